@@ -1,0 +1,1 @@
+"""ONAIR server: composition root and shared infrastructure."""

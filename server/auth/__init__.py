@@ -1,0 +1,1 @@
+"""Accounts and access: console users, API tokens, viewer identities, permissions."""

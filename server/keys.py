@@ -1,0 +1,33 @@
+"""Typed application keys: where create_app stores each service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from server.auth.service import AuthService
+    from server.bus import Bus
+    from server.metrics import Metrics
+    from server.pages import Pages
+
+Hook = Callable[[], Awaitable[None]]
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
+BUS: web.AppKey[Bus] = web.AppKey("bus")
+AUTH: web.AppKey[AuthService] = web.AppKey("auth")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+PAGES: web.AppKey[Pages] = web.AppKey("pages")
+SIO: web.AppKey[Any] = web.AppKey("sio")
+# (start, stop) pairs run after the database and Redis answer; stopped in reverse.
+HOOKS: web.AppKey[list[tuple[Hook, Hook]]] = web.AppKey("hooks")

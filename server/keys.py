@@ -31,3 +31,11 @@ PAGES: web.AppKey[Pages] = web.AppKey("pages")
 SIO: web.AppKey[Any] = web.AppKey("sio")
 # (start, stop) pairs run after the database and Redis answer; stopped in reverse.
 HOOKS: web.AppKey[list[tuple[Hook, Hook]]] = web.AppKey("hooks")
+
+# Per-request values set by the middlewares.
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL: web.RequestKey[Any] = web.RequestKey("principal")
+CSRF = web.RequestKey("csrf", str)
+VIA = web.RequestKey("via", str)
+CSP_NONCE = web.RequestKey("csp_nonce", str)
+NEXT_URL = web.RequestKey("next_url", str)

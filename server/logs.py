@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.keys import METRICS
+from server.keys import METRICS, REQUEST_ID
 
 access = logging.getLogger("onair.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -50,7 +50,7 @@ async def request_id_middleware(request: web.Request, handler: Any) -> web.Strea
     """Give every request an id (or keep a sane incoming X-Request-Id) and log it."""
     incoming = request.headers.get("X-Request-Id", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     started = time.perf_counter()
     status = 500
     try:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from server.auth.middleware import csrf_of, principal_of
 from server.i18n import LANG_COOKIE, pick_language, translate
-from server.keys import PAGES, SETTINGS
+from server.keys import CSP_NONCE, PAGES, SETTINGS
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -49,8 +49,8 @@ def render(
 ) -> web.Response:
     """Render a page with `t` (translate), `lang`, `csrf_token`, `principal` and `nonce`."""
     lang = language_of(request)
-    nonce = request.get("csp_nonce") or secrets.token_urlsafe(16)
-    request["csp_nonce"] = nonce
+    nonce = request.get(CSP_NONCE) or secrets.token_urlsafe(16)
+    request[CSP_NONCE] = nonce
     base = {
         "lang": lang,
         "t": lambda key, **kw: translate(lang, key, **kw),

@@ -13,7 +13,7 @@ from server.api import Operations, json_response, read_json
 from server.auth.middleware import SESSION_COOKIE, principal_of
 from server.errors import DomainError, RateLimited
 from server.i18n import translate
-from server.keys import AUTH, SETTINGS
+from server.keys import AUTH, NEXT_URL, SETTINGS
 from server.pages import language_of, render
 
 LOGIN_CSRF_COOKIE = "onair_login_csrf"
@@ -39,7 +39,7 @@ def _login_form(request: web.Request, *, error: str, status: int, username: str 
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", {
         "error": error, "login_csrf": token, "username": username,
-        "next_url": safe_next(request.query.get("next") or request.get("next_url")),
+        "next_url": safe_next(request.query.get("next") or request.get(NEXT_URL)),
     }, status=status)
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request),
@@ -53,7 +53,7 @@ async def login_submit(request: web.Request) -> web.Response:
     lang = language_of(request)
     sent = str(form.get("csrf_token", ""))
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    request["next_url"] = str(form.get("next", ""))
+    request[NEXT_URL] = str(form.get("next", ""))
     username = str(form.get("username", ""))[:80]
     if not sent or not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
         return _login_form(request, error=translate(lang, "login.expired"), status=403,

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from server.auth.domain import ANONYMOUS, Principal
 from server.errors import Forbidden
-from server.keys import AUTH
+from server.keys import AUTH, CSRF, PRINCIPAL, VIA
 
 SESSION_COOKIE = "onair_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -20,12 +20,12 @@ _EXEMPT_PREFIXES = ("/login", "/socket.io/", "/whip/", "/whep/", "/static/", "/h
 
 
 def principal_of(request: web.Request) -> Principal:
-    principal: Principal = request.get("principal", ANONYMOUS)
+    principal: Principal = request.get(PRINCIPAL, ANONYMOUS)
     return principal
 
 
 def csrf_of(request: web.Request) -> str:
-    token: str = request.get("csrf", "")
+    token: str = request.get(CSRF, "")
     return token
 
 
@@ -38,16 +38,16 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     auth = request.app[AUTH]
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        request["principal"] = await auth.bearer(header[7:].strip())
-        request["via"] = "bearer"
+        request[PRINCIPAL] = await auth.bearer(header[7:].strip())
+        request[VIA] = "bearer"
         return await handler(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         staff = await auth.session(cookie)
         if staff is not None:
-            request["principal"] = staff.principal
-            request["csrf"] = staff.csrf_token
-            request["via"] = "cookie"
+            request[PRINCIPAL] = staff.principal
+            request[CSRF] = staff.csrf_token
+            request[VIA] = "cookie"
             if request.method not in SAFE_METHODS and not request.path.startswith(
                 _EXEMPT_PREFIXES
             ):

@@ -10,7 +10,11 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import migrate, ops, realtime
+from broadcasts import wiring as broadcasts_wiring
+from chat import wiring as chat_wiring
+from coupons import wiring as coupons_wiring
+from orders import wiring as orders_wiring
+from server import console, migrate, ops, realtime
 from server.api import Operation, openapi_document, register
 from server.auth import http as auth_http
 from server.auth.middleware import auth_middleware
@@ -82,8 +86,11 @@ def create_app(
     ops.setup(app)
     auth_http.setup(app)
     operations += auth_http.ops.items
-    from server import console
-
+    # Contexts, in dependency order: the catalog before shows, shows before chat.
+    operations += orders_wiring.install(app)
+    operations += broadcasts_wiring.install(app)
+    operations += chat_wiring.install(app)
+    operations += coupons_wiring.install(app)
     console.setup(app)
     register(app, operations)
     app[ops.OPENAPI] = openapi_document(operations, VERSION)

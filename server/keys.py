@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from server.bus import Bus
     from server.metrics import Metrics
     from server.pages import Pages
+    from server.realtime import Hub
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -29,6 +30,7 @@ AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 PAGES: web.AppKey[Pages] = web.AppKey("pages")
 SIO: web.AppKey[Any] = web.AppKey("sio")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
 # (start, stop) pairs run after the database and Redis answer; stopped in reverse.
 HOOKS: web.AppKey[list[tuple[Hook, Hook]]] = web.AppKey("hooks")
 

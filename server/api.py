@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from server.errors import Invalid
+from server.errors import BadRequest, Invalid, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -84,13 +84,20 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     validation_failed, payload_too_large (aiohttp's client_max_size)."""
     ctype = request.content_type
     if ctype not in JSON_TYPES:
-        raise Invalid("unsupported_media_type", "send the body as application/json")
+        raise UnsupportedMediaType(
+            "unsupported_media_type", "send the body as application/json"
+        )
     raw = await request.read()
     try:
-        data = json.loads(raw) if raw else None
+        data = json.loads(raw, parse_constant=_no_constants) if raw else None
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("invalid_json", "the body is not valid JSON") from None
+        raise BadRequest("invalid_json", "the body is not valid JSON") from None
     return validate(model, data)
+
+
+def _no_constants(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told otherwise.
+    raise ValueError(f"{name} is not allowed in JSON")
 
 
 def validate(model: type[M], data: Any) -> M:
@@ -122,7 +129,8 @@ def register(app: web.Application, operations: list[Operation]) -> None:
         app.router.add_route(op.method, op.path, op.handler)
 
 
-_SECURITY = {
+# Which securitySchemes may authorise an operation, per Operation.auth.
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "staff": [{"session": []}, {"token": []}],
     "viewer": [{"viewer": []}],
     "staff_or_viewer": [{"session": []}, {"token": []}, {"viewer": []}],

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -16,12 +17,24 @@ from coupons import wiring as coupons_wiring
 from orders import wiring as orders_wiring
 from server import console, migrate, ops, realtime
 from server.api import Operation, openapi_document, register
+from server.auth import admin_http
 from server.auth import http as auth_http
 from server.auth.middleware import auth_middleware
 from server.auth.service import AuthService
 from server.bus import Bus, InProcessBus, RedisBus
 from server.db import make_engine, make_sessions, ping, redact_url
-from server.keys import AUTH, BUS, ENGINE, HOOKS, METRICS, PAGES, REDIS, SESSIONS, SETTINGS
+from server.keys import (
+    AUTH,
+    BUS,
+    ENGINE,
+    HOOKS,
+    METRICS,
+    PAGES,
+    REDIS,
+    SESSIONS,
+    SETTINGS,
+    Hook,
+)
 from server.logs import request_id_middleware
 from server.metrics import Metrics
 from server.pages import Pages
@@ -32,6 +45,7 @@ from server.settings import Settings
 VERSION = "0.1.0"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 START_TIMEOUT = 10.0
+log = logging.getLogger("onair")
 
 
 class StartupError(Exception):
@@ -86,6 +100,7 @@ def create_app(
     ops.setup(app)
     auth_http.setup(app)
     operations += auth_http.ops.items
+    operations += admin_http.ops.items
     # Contexts, in dependency order: the catalog before shows, shows before chat.
     operations += orders_wiring.install(app)
     operations += broadcasts_wiring.install(app)
@@ -100,49 +115,63 @@ def create_app(
     return app
 
 
-def _resources(own_engine: bool, own_redis: bool, migrate_embedded: bool):  # type: ignore[no-untyped-def]
+Resources = Callable[[web.Application], AsyncIterator[None]]
+
+
+def _resources(own_engine: bool, own_redis: bool, migrate_embedded: bool) -> Resources:
     async def resources(app: web.Application) -> AsyncIterator[None]:
         settings, engine, redis, bus = app[SETTINGS], app[ENGINE], app[REDIS], app[BUS]
+        started: list[tuple[Hook, Hook]] = []
+        bus_started = False
+        # One try for start-up and shutdown, so a refused start still closes what it opened.
         try:
-            await asyncio.wait_for(ping(engine), START_TIMEOUT)
-        except Exception as exc:
-            raise StartupError(
-                f"cannot reach the database at {redact_url(settings.database_url)}: "
-                f"{_reason(exc)}"
-            ) from None
-        if redis is not None:
-            try:
-                await asyncio.wait_for(redis.ping(), START_TIMEOUT)
-            except Exception as exc:
-                raise StartupError(
-                    f"cannot reach Redis at {redact_url(settings.redis_url or '')}: "
-                    f"{_reason(exc)}"
-                ) from None
-        if not await migrate.is_current(engine):
-            if settings.is_sqlite and migrate_embedded:
-                await migrate.upgrade(engine)
-            else:
-                raise StartupError(
-                    f"the database at {redact_url(settings.database_url)} is not migrated to "
-                    "this version: run `onair db upgrade`"
-                )
-        await bus.start()
-        started: list[tuple[object, object]] = []
-        try:
+            await _check_services(settings, engine, redis)
+            if not await migrate.is_current(engine):
+                if settings.is_sqlite and migrate_embedded:
+                    await migrate.upgrade(engine)
+                else:
+                    raise StartupError(
+                        f"the database at {redact_url(settings.database_url)} is not migrated "
+                        "to this version: run `onair db upgrade`"
+                    )
+            await bus.start()
+            bus_started = True
             for start, stop in app[HOOKS]:
                 await start()
                 started.append((start, stop))
             yield
         finally:
             for _start, stop in reversed(started):
-                await stop()  # type: ignore[operator]
-            await bus.close()
+                try:
+                    await stop()
+                except Exception:
+                    # Keep closing the rest; a failed stop must not leak Redis or the pool.
+                    log.exception("shutdown hook failed")
+            if bus_started:
+                await bus.close()
             if own_redis and redis is not None:
                 await redis.aclose()
             if own_engine:
                 await engine.dispose()
 
     return resources
+
+
+async def _check_services(settings: Settings, engine: AsyncEngine, redis: Redis | None) -> None:
+    """Fail fast with one line naming the (password-redacted) URL that does not answer."""
+    try:
+        await asyncio.wait_for(ping(engine), START_TIMEOUT)
+    except Exception as exc:
+        raise StartupError(
+            f"cannot reach the database at {redact_url(settings.database_url)}: {_reason(exc)}"
+        ) from None
+    if redis is not None:
+        try:
+            await asyncio.wait_for(redis.ping(), START_TIMEOUT)
+        except Exception as exc:
+            raise StartupError(
+                f"cannot reach Redis at {redact_url(settings.redis_url or '')}: {_reason(exc)}"
+            ) from None
 
 
 def _reason(exc: BaseException) -> str:

@@ -36,6 +36,19 @@ class Bus(Protocol):
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]: ...
 
 
+class _PubSub(Protocol):
+    """The part of redis-py's PubSub the bus uses (its aclose is unannotated upstream)."""
+
+    async def subscribe(self, *channels: str) -> Any: ...
+
+    # The timeout parameter mirrors redis-py's own signature.
+    async def get_message(
+        self, ignore_subscribe_messages: bool = ..., timeout: float | None = ...  # noqa: ASYNC109
+    ) -> dict[str, Any] | None: ...
+
+    async def aclose(self) -> None: ...
+
+
 class _Handlers:
     def __init__(self) -> None:
         self.by_channel: dict[str, list[Handler]] = {}
@@ -95,8 +108,9 @@ class RedisBus:
         self._task: asyncio.Task[None] | None = None
         self._healthy = False
         self._subscribed: set[str] = set()
-        self._pubsub: Any = None
+        self._pubsub: _PubSub | None = None
         self._ready = asyncio.Event()
+        self._pending: set[asyncio.Task[None]] = set()
 
     @property
     def healthy(self) -> bool:
@@ -114,6 +128,10 @@ class RedisBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        pending = list(self._pending)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         self._handlers.by_channel.clear()
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
@@ -130,19 +148,25 @@ class RedisBus:
         if channel not in self._subscribed:
             self._subscribed.add(channel)
             if self._pubsub is not None:
-                asyncio.get_running_loop().create_task(self._subscribe_remote(channel))
+                # Without a listener the next (re)connect subscribes to every known channel.
+                task = asyncio.get_running_loop().create_task(
+                    self._subscribe_remote(self._pubsub, channel)
+                )
+                # The loop keeps only weak references to tasks; hold this one until done.
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
         return remove
 
-    async def _subscribe_remote(self, channel: str) -> None:
+    async def _subscribe_remote(self, pubsub: _PubSub, channel: str) -> None:
         try:
-            await self._pubsub.subscribe(self._prefix + channel)
-        except (RedisError, OSError, AttributeError) as exc:
+            await pubsub.subscribe(self._prefix + channel)
+        except (RedisError, OSError) as exc:
             log.warning("bus subscribe to %s failed: %s", channel, exc)
 
     async def _listen(self) -> None:
         delay = 0.2
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub: _PubSub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 # A heartbeat channel keeps the connection subscribed even with no rooms.
                 await pubsub.subscribe(

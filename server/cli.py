@@ -11,12 +11,14 @@ import sys
 from collections.abc import Sequence
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import migrate
 from server.app import StartupError, create_app
 from server.auth.domain import SCOPES, Role
 from server.db import make_engine, redact_url
 from server.errors import DomainError
+from server.keys import HOOKS, SETTINGS, Hook
 from server.logs import configure_logging
 from server.settings import Settings, SettingsError, load_settings
 
@@ -98,7 +100,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         settings = settings.with_(public_base_url=f"http://{shown}:{port}")
     app = create_app(settings)
     if demo:
-        app.on_startup.append(_print_demo)
+        app[HOOKS].append(_demo_hook(app))
     log.info("ONAIR on http://%s:%s (database %s, redis %s)", host, port,
              redact_url(settings.database_url),
              redact_url(settings.redis_url) if settings.redis_url else "off")
@@ -107,22 +109,23 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     return 0
 
 
-async def _print_demo(app: web.Application) -> None:
+def _demo_hook(app: web.Application) -> tuple[Hook, Hook]:
+    """Seed and print the demo once the database answers (a start hook runs after the
+    resources are up and before the server accepts requests)."""
     from server.demo import seed_demo
 
-    # on_startup runs before cleanup_ctx here, so run the seed once resources are up.
-    async def later() -> None:
+    async def start() -> None:
         info = await seed_demo(app)
         lines = ["", "ONAIR demo " + ("seeded" if info.created else "already seeded"), ""]
         lines += [f"  {label:<10} {url}" for label, url in info.urls]
-        lines += ["", "  logins (also in var/demo-logins.json):"]
+        lines += ["", f"  logins (also in {app[SETTINGS].data_dir / 'demo-logins.json'}):"]
         lines += [f"    {name:<10} {password}" for name, password in info.logins.items()]
         print("\n".join(lines) + "\n", flush=True)
 
-    app[_DEMO_TASK] = asyncio.get_running_loop().create_task(later())
+    async def stop() -> None:
+        return None
 
-
-_DEMO_TASK: web.AppKey[asyncio.Task[None]] = web.AppKey("demo_task", asyncio.Task)
+    return start, stop
 
 
 async def _db(settings: Settings, args: argparse.Namespace) -> int:
@@ -183,7 +186,7 @@ async def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _require_schema(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def _require_schema(engine: AsyncEngine, settings: Settings) -> None:
     if await migrate.is_current(engine):
         return
     if settings.is_sqlite:

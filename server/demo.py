@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,4 +60,7 @@ async def seed_demo(app: web.Application) -> DemoInfo:
     return info
 
 
-DEMO_SEEDERS: web.AppKey[list] = web.AppKey("demo_seeders", list)  # type: ignore[type-arg]
+# A context's seeder adds its demo content (once) and its URLs to the info;
+# it returns whether it created anything.
+DemoSeeder = Callable[[web.Application, DemoInfo], Awaitable[bool]]
+DEMO_SEEDERS: web.AppKey[list[DemoSeeder]] = web.AppKey("demo_seeders")

@@ -18,6 +18,16 @@ class DomainError(Exception):
         super().__init__(f"{self.code}: {self.detail}")
 
 
+class BadRequest(DomainError):
+    status = 400
+    default_code = "bad_request"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    default_code = "unsupported_media_type"
+
+
 class Invalid(DomainError):
     status = 422
     default_code = "validation_failed"

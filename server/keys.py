@@ -13,6 +13,8 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from broadcasts.service import ShowService
+    from orders.catalog_service import CatalogService
     from server.auth.service import AuthService
     from server.bus import Bus
     from server.metrics import Metrics
@@ -31,6 +33,8 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 PAGES: web.AppKey[Pages] = web.AppKey("pages")
 SIO: web.AppKey[Any] = web.AppKey("sio")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
+CATALOG: web.AppKey[CatalogService] = web.AppKey("catalog")
+SHOWS: web.AppKey[ShowService] = web.AppKey("shows")
 # (start, stop) pairs run after the database and Redis answer; stopped in reverse.
 HOOKS: web.AppKey[list[tuple[Hook, Hook]]] = web.AppKey("hooks")
 

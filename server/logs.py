@@ -11,8 +11,9 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
-from server.keys import METRICS, REQUEST_ID
+from server.keys import METRICS, REQUEST_ID, SETTINGS
 
 access = logging.getLogger("onair.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -46,7 +47,7 @@ def configure_logging(json_logs: bool, level: int = logging.INFO) -> None:
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every request an id (or keep a sane incoming X-Request-Id) and log it."""
     incoming = request.headers.get("X-Request-Id", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
@@ -70,7 +71,8 @@ async def request_id_middleware(request: web.Request, handler: Any) -> web.Strea
         metrics = request.app[METRICS]
         metrics.http_requests.labels(request.method, route, str(status)).inc()
         metrics.http_seconds.labels(route).observe(elapsed)
-        if not request.path.startswith("/socket.io/"):
+        # The path only, never the query string: it may carry tokens.
+        if request.app[SETTINGS].access_log and not request.path.startswith("/socket.io/"):
             access.info(
                 "%s %s %s %.1fms", request.method, request.path, status, elapsed * 1000,
                 extra={"request_id": request_id, "method": request.method,

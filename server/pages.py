@@ -31,6 +31,12 @@ class Pages:
             lstrip_blocks=True,
         )
 
+    def add_dir(self, path: str) -> None:
+        """Add a context's template folder, searched after the ones before it."""
+        loader = self.env.loader
+        assert isinstance(loader, jinja2.FileSystemLoader)
+        loader.searchpath.append(path)
+
     def render(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(context)
 

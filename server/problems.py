@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server.errors import DomainError
 
@@ -68,7 +69,7 @@ def wants_json(request: web.Request) -> bool:
 
 
 @web.middleware
-async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map domain errors and HTTP errors to problem+json; never leak a traceback."""
     try:
         response: web.StreamResponse = await handler(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -15,7 +16,7 @@ CSP = (
 
 
 @web.middleware
-async def security_headers_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
     except web.HTTPException as exc:

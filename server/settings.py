@@ -132,7 +132,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
     data_dir = Path(raw.get("data_dir") or "var")
     values["data_dir"] = data_dir
-    if "database_url" in raw and raw["database_url"]:
+    if raw.get("database_url"):
         values["database_url"] = _check_url(
             "ONAIR_DATABASE_URL",
             raw["database_url"],
@@ -148,7 +148,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         try:
             ZoneInfo(raw["time_zone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(f"ONAIR_TIME_ZONE: unknown time zone {raw['time_zone']!r}") from None
+            raise SettingsError(
+                f"ONAIR_TIME_ZONE: unknown time zone {raw['time_zone']!r}"
+            ) from None
         values["time_zone"] = raw["time_zone"]
     if "languages" in raw:
         langs = tuple(part.strip() for part in raw["languages"].split(",") if part.strip())

@@ -138,7 +138,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
+async def redis_url() -> str:
     client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         await client.ping()
@@ -146,7 +146,7 @@ async def redis_url() -> AsyncIterator[str]:
         service_missing("Redis", f"{type(exc).__name__}: {exc}")
     finally:
         await client.aclose()
-    yield REDIS_URL
+    return REDIS_URL
 
 
 @pytest.fixture
@@ -234,7 +234,8 @@ async def login(node: Node, role: str = "host") -> str:
     username, password = await create_staff(node.app, role)
     async with node.http.get("/login") as resp:
         assert resp.status == 200
-    form_csrf = node.http.cookie_jar.filter_cookies(URL(node.url + "/login"))["onair_login_csrf"].value
+    cookies = node.http.cookie_jar.filter_cookies(URL(node.url + "/login"))
+    form_csrf = cookies["onair_login_csrf"].value
     async with node.http.post("/login", data={
         "username": username, "password": password, "csrf_token": form_csrf, "next": "/console",
     }, allow_redirects=False) as resp:

@@ -35,7 +35,9 @@ async def login_page(request: web.Request) -> web.Response:
     return _login_form(request, error="", status=200)
 
 
-def _login_form(request: web.Request, *, error: str, status: int, username: str = "") -> web.Response:
+def _login_form(
+    request: web.Request, *, error: str, status: int, username: str = ""
+) -> web.Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", {
         "error": error, "login_csrf": token, "username": username,

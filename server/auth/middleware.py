@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server.auth.domain import ANONYMOUS, Principal
 from server.errors import Forbidden
@@ -30,7 +30,7 @@ def csrf_of(request: web.Request) -> str:
 
 
 @web.middleware
-async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bearer token (API token or viewer JWT) or session cookie; CSRF on unsafe cookie calls."""
     if request.path.startswith(("/static/", "/socket.io/", "/hls/")):
         response: web.StreamResponse = await handler(request)

@@ -28,7 +28,7 @@ from server.auth.domain import (
 from server.auth.tables import ApiToken, LoginFailure, User, UserSession
 from server.auth.tokens import API_TOKEN_PREFIX, decode_jwt, encode_jwt, new_api_token, sha256_hex
 from server.db import utcnow
-from server.errors import Conflict, Invalid, RateLimited, Unauthorized
+from server.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
 from server.settings import Settings
 
 SYSTEM = Principal(kind="staff", id="system", name="system", permissions=frozenset(SCOPES))
@@ -55,6 +55,26 @@ class UserInfo:
     username: str
     display_name: str
     role: str
+    disabled: bool = False
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """An API token as listed: never its secret, only the prefix shown at creation."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+MAX_PAGE = 200
 
 
 class AuthService:
@@ -82,7 +102,8 @@ class AuthService:
         try:
             role_value = Role(role).value
         except ValueError:
-            raise Invalid("invalid_role", f"role must be one of {[r.value for r in Role]}") from None
+            roles = ", ".join(r.value for r in Role)
+            raise Invalid("invalid_role", f"role must be one of {roles}") from None
         hashed = await passwords.hash_password_async(password)
         user = User(
             username=name, display_name=(display_name or name)[:80], password_hash=hashed,
@@ -93,7 +114,8 @@ class AuthService:
                 db.add(user)
         except IntegrityError:
             raise Conflict("username_taken", f"{name} already exists") from None
-        return UserInfo(user.id, user.username, user.display_name, user.role)
+        return UserInfo(user.id, user.username, user.display_name, user.role, False,
+                        user.created_at, None)
 
     async def find_user(self, username: str) -> UserInfo | None:
         async with self._sessions() as db:
@@ -178,13 +200,22 @@ class AuthService:
     async def create_token(
         self, actor: Principal, name: str, scopes: list[str], expires_days: int | None = None
     ) -> tuple[str, int]:
+        """Mint an API token; returns (the token, shown once, its id). See issue_token."""
+        token, info = await self.issue_token(actor, name, scopes, expires_days)
+        return token, info.id
+
+    async def issue_token(
+        self, actor: Principal, name: str, scopes: list[str], expires_days: int | None = None
+    ) -> tuple[str, TokenInfo]:
         """Mint an API token (shown once; stored hashed). Needs users:admin.
-        Errors: invalid_scope, invalid_name."""
+        Errors: invalid_scope, invalid_name, invalid_expiry."""
         actor.require("users:admin")
         granted = check_scopes(scopes)
         label = name.strip()
         if not label or len(label) > 80:
             raise Invalid("invalid_name", "token names are 1-80 characters")
+        if expires_days is not None and not 1 <= expires_days <= 3650:
+            raise Invalid("invalid_expiry", "expires_days is 1-3650 days")
         token, digest, prefix = new_api_token()
         now = self._clock()
         row = ApiToken(
@@ -194,14 +225,54 @@ class AuthService:
         )
         async with self._sessions.begin() as db:
             db.add(row)
-        return token, row.id
+        return token, TokenInfo(
+            row.id, row.name, row.prefix, tuple(sorted(granted)), row.created_at,
+            row.expires_at, None, None,
+        )
 
     async def revoke_token(self, actor: Principal, token_id: int) -> None:
+        """Revoke an API token at once (needs users:admin); revoking twice keeps the first
+        time. Errors: token_not_found."""
         actor.require("users:admin")
         async with self._sessions.begin() as db:
-            await db.execute(
-                update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=self._clock())
+            row = await db.get(ApiToken, token_id, with_for_update=True)
+            if row is None:
+                raise NotFound("token_not_found", f"no API token {token_id}")
+            if row.revoked_at is None:
+                row.revoked_at = self._clock()
+
+    async def list_users(
+        self, actor: Principal, *, after: int = 0, limit: int = 50
+    ) -> list[UserInfo]:
+        """Console users in id order after the cursor `after` (needs users:admin)."""
+        actor.require("users:admin")
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(User).where(User.id > after).order_by(User.id)
+                .limit(max(1, min(limit, MAX_PAGE)))
             )
+            return [
+                UserInfo(u.id, u.username, u.display_name, u.role, u.disabled, u.created_at,
+                         u.last_login_at)
+                for u in rows
+            ]
+
+    async def list_tokens(
+        self, actor: Principal, *, after: int = 0, limit: int = 50
+    ) -> list[TokenInfo]:
+        """API tokens in id order after the cursor `after`, without secrets
+        (needs users:admin)."""
+        actor.require("users:admin")
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(ApiToken).where(ApiToken.id > after).order_by(ApiToken.id)
+                .limit(max(1, min(limit, MAX_PAGE)))
+            )
+            return [
+                TokenInfo(t.id, t.name, t.prefix, tuple(t.scopes.split()), t.created_at,
+                          t.expires_at, t.revoked_at, t.last_used_at)
+                for t in rows
+            ]
 
     async def bearer(self, token: str) -> Principal:
         """Resolve an Authorization: Bearer value: an API token or a viewer JWT.

@@ -31,7 +31,9 @@ def encode_jwt(claims: dict[str, Any], secret: str) -> str:
     return f"{header}.{body}.{_b64(sig)}"
 
 
-def decode_jwt(token: str, secret: str, *, now: float | None = None, leeway: int = 30) -> dict[str, Any]:
+def decode_jwt(
+    token: str, secret: str, *, now: float | None = None, leeway: int = 30
+) -> dict[str, Any]:
     """Verify signature, algorithm and expiry. Errors: token_invalid, token_expired."""
     if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
         raise Unauthorized("token_invalid", "malformed token")

@@ -1,0 +1,118 @@
+"""ONAIR under bench: the real app from create_app, with a server-side publisher.
+
+Builds the app exactly as `onair serve` does (embedded SQLite in a scratch data dir,
+uvloop when present), creates one live show through the shows service and speaks the
+bench control protocol (see bench/node/server.js): `READY {"port", "pid", "show_id"}`,
+then JSON commands on stdin. `publish` calls `hub.publish(show, "msg", payload,
+coalesce=True)` at the asked rate: the path every context's high-rate events take.
+Viewers come in through the product's own door (guest token, `/live`, `join`); chat goes
+through the product's `chat` handler. Nothing here is reachable from the network.
+Run as a child of bench/fanout.py or bench/chat.py, not by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import logging
+import os
+import secrets
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from broadcasts.service import NewShow
+from control import rss_bytes, serve_commands
+from server.app import create_app
+from server.auth.service import SYSTEM
+from server.keys import HUB, SHOWS
+from server.logs import configure_logging
+from server.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def publish(hub: Any, show_id: int, rate: float, seconds: float) -> dict[str, Any]:
+    """Publish `msg` at `rate` for `seconds`, paced like the reference servers."""
+    start = time.perf_counter()
+    deadline = start + seconds
+    sent = 0
+    while (now := time.perf_counter()) < deadline:
+        due = int((now - start) * rate)
+        while sent < due and time.perf_counter() < deadline:
+            sent += 1
+            payload = {
+                "n": sent,
+                "nickname": "host",
+                "text": f"bt={time.time() * 1000:.3f} the bench says hello",
+            }
+            await hub.publish(show_id, "msg", payload, coalesce=True)
+        await asyncio.sleep(0.002)
+    return {"done": "publish", "sent": sent}
+
+
+async def main(data_dir: Path, tick_ms: int | None) -> None:
+    port = free_port()
+    settings = Settings(
+        secret_key=secrets.token_urlsafe(32),
+        data_dir=data_dir,
+        public_base_url=f"http://127.0.0.1:{port}",
+        access_log=False,
+    )
+    if tick_ms:
+        settings = settings.with_(tick_ms=tick_ms)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+
+    show = await app[SHOWS].create_show(SYSTEM, NewShow(title="Bench show"))
+    await app[SHOWS].transition(SYSTEM, show.id, "rehearse")
+    await app[SHOWS].transition(SYSTEM, show.id, "go_live")
+    hub = app[HUB]
+
+    async def handle(cmd: dict[str, Any]) -> dict[str, Any] | None:
+        if cmd["cmd"] == "publish":
+            return await publish(hub, show.id, cmd["rate"], cmd["seconds"])
+        if cmd["cmd"] == "gc":
+            gc.collect()
+            return {"done": "gc", "rss": rss_bytes()}
+        if cmd["cmd"] == "stats":
+            return {"done": "stats", "deliveries": hub.fanout.deliveries,
+                    "frames": hub.fanout.frames}
+        return {"error": f"unknown command {cmd['cmd']}"}
+
+    print("READY " + json.dumps({"port": port, "pid": os.getpid(), "show_id": show.id}),
+          flush=True)
+    try:
+        await serve_commands(handle)
+    finally:
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--tick-ms", type=int)
+    args = parser.parse_args()
+    configure_logging(False, logging.WARNING)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    sys.exit(asyncio.run(main(args.data_dir, args.tick_ms)))

@@ -1,0 +1,41 @@
+"""Real-time: the Socket.IO server, rooms per show, the room log, presence and the
+coalescing fan-out, offered to every context as one service, `Hub` (ADR 0002)."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+
+from server.keys import AUTH, BUS, HOOKS, HUB, REDIS, SETTINGS, SIO
+from server.realtime import namespaces
+from server.realtime.fanout import CONSOLE, LIVE, Conn
+from server.realtime.hub import Ctx, Hub
+from server.realtime.websocket import SlimQueue, websocket_class
+
+__all__ = ["CONSOLE", "LIVE", "Conn", "Ctx", "Hub", "setup"]
+
+
+def setup(app: web.Application) -> None:
+    """Attach Socket.IO to the app, build the Hub under app[HUB], start/stop it with the app.
+
+    Cross-node delivery is the hub's own, through app[BUS]; python-socketio's Redis
+    manager is not used (it would be a second, unused path through Redis).
+    """
+    settings = app[SETTINGS]
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=[settings.public_base_url],
+        max_http_buffer_size=64 * 1024,
+        ping_interval=25,
+        ping_timeout=20,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.eio._async["websocket"] = websocket_class(settings.ws_compression)
+    sio.eio.create_queue = lambda *args, **kwargs: SlimQueue()
+    sio.attach(app)
+    hub = Hub(sio=sio, bus=app[BUS], redis=app[REDIS], settings=settings)
+    namespaces.install(hub, app[AUTH])
+    app[SIO] = sio
+    app[HUB] = hub
+    app[HOOKS].append((hub.start, hub.stop))

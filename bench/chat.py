@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--load-procs", type=int, default=1)
     parser.add_argument("--tick-ms", type=int)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy flame graphs of the Python servers over the window, here")
     parser.add_argument("--keep-logs", type=Path)
     args = parser.parse_args(argv)
     if args.smoke:
@@ -49,7 +51,7 @@ async def run_one(spec: h.ServerSpec, rate: float, args: argparse.Namespace,
                          tag=f"chat{rate:g}", measure_memory=False) as sess:
         seconds = args.warmup + args.duration
         result = await h.measured_window(
-            sess, warmup=args.warmup, duration=args.duration,
+            sess, warmup=args.warmup, duration=args.duration, profile=args.profile,
             drive=lambda: sess.load.chat(rate, seconds, sess.show_id),
         )
     window = result["window"]
@@ -76,6 +78,7 @@ async def run_one(spec: h.ServerSpec, rate: float, args: argparse.Namespace,
         "load_cpu": round(result["load_cpu"], 2),
         "other_cpu": round(result["other_cpu"], 2),
         "closed_unexpectedly": window["closed_unexpectedly"],
+        "deflate_viewers": window["deflate"],
     }
 
 

@@ -35,6 +35,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Node load-client processes (they share the machine's cores)")
     parser.add_argument("--tick-ms", type=int, help="ONAIR tick (default: the server's)")
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy flame graphs of the Python servers over the window, here")
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="print where ONAIR's Python memory per viewer goes (tracemalloc; "
+                        "inflates the memory figure)")
     parser.add_argument("--keep-logs", type=Path, help="copy child logs here")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -47,10 +52,13 @@ async def run_one(spec: h.ServerSpec, args: argparse.Namespace, logdir: Path) ->
                          tag="fanout") as sess:
         seconds = args.warmup + args.duration
         result = await h.measured_window(
-            sess, warmup=args.warmup, duration=args.duration,
+            sess, warmup=args.warmup, duration=args.duration, profile=args.profile,
             drive=lambda: sess.server.call(
                 {"cmd": "publish", "rate": args.rate, "seconds": seconds}, seconds + 120),
         )
+    if sess.memory_growth:
+        print(f"{spec.name}: Python memory growth with {args.viewers} idle viewers:",
+              *sess.memory_growth, sep="\n  ", file=sys.stderr)
     window = result["window"]
     sent = result["source"]["sent"]
     expected = sent * args.viewers
@@ -73,6 +81,7 @@ async def run_one(spec: h.ServerSpec, args: argparse.Namespace, logdir: Path) ->
         "load_cpu": round(result["load_cpu"], 2),
         "other_cpu": round(result["other_cpu"], 2),
         "closed_unexpectedly": window["closed_unexpectedly"],
+        "deflate_viewers": window["deflate"],
     }
 
 
@@ -121,7 +130,8 @@ async def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     with h.temp_dir() as tmp:
         tmpdir = Path(tmp)
-        for spec in h.server_specs(names, tmpdir, tick_ms=args.tick_ms):
+        for spec in h.server_specs(names, tmpdir, tick_ms=args.tick_ms,
+                                   trace_memory=args.trace_memory):
             print(f"... {h.LABELS[spec.name]}", file=sys.stderr, flush=True)
             try:
                 results[spec.name] = await run_one(spec, args, tmpdir)

@@ -47,27 +47,34 @@ def machine_busy_seconds() -> float:
 
 
 class Child:
-    """A child process that answers JSON lines on stdout; stderr goes to a log file."""
+    """A child process that answers JSON lines on stdout; stderr goes to a log file.
+
+    Replies are matched to callers by their `done` field, so several commands may be
+    outstanding at once (a publish runs while reset and report come and go). An `error`
+    reply fails every caller waiting at that moment.
+    """
 
     def __init__(self, name: str, proc: asyncio.subprocess.Process, log: Path) -> None:
         self.name, self.proc, self.log = name, proc, log
-        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future[dict[str, Any]] = loop.create_future()
         # Load clients never print READY; do not warn about an exception nobody awaits.
         self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-        self._backlog: list[dict[str, Any]] = []
+        self._waiting: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
+        self._unclaimed: dict[str, list[dict[str, Any]]] = {}
+        self._gone: str | None = None
+        self._reader = loop.create_task(self._read())
 
     @classmethod
     async def start(cls, name: str, argv: list[str], *, cwd: Path, env: dict[str, str] | None,
                     logdir: Path) -> Child:
+        logdir.mkdir(parents=True, exist_ok=True)
         log = logdir / f"{name}.log"
-        handle = open(log, "wb")  # noqa: SIM115 - the child owns it for its lifetime
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=handle, limit=1 << 20,
-        )
-        handle.close()
+        with open(log, "wb") as handle:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=handle, limit=1 << 20,
+            )
         return cls(name, proc, log)
 
     @property
@@ -82,10 +89,31 @@ class Child:
                 if not self.ready.done():
                     self.ready.set_result(json.loads(text[6:]))
             elif text.startswith("{"):
-                await self.replies.put(json.loads(text))
+                self._dispatch(json.loads(text))
+        self._gone = f"{self.name} exited"
         if not self.ready.done():
             self.ready.set_exception(BenchError(f"{self.name} exited: {self.tail()}"))
-        await self.replies.put({"error": f"{self.name} exited", "exited": True})
+        self._fail_all(self._gone)
+
+    def _dispatch(self, reply: dict[str, Any]) -> None:
+        if "error" in reply:
+            self._fail_all(str(reply["error"]))
+            return
+        key = str(reply.get("done"))
+        waiters = self._waiting.get(key)
+        while waiters:
+            fut = waiters.pop(0)
+            if not fut.done():
+                fut.set_result(reply)
+                return
+        self._unclaimed.setdefault(key, []).append(reply)
+
+    def _fail_all(self, why: str) -> None:
+        for waiters in self._waiting.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(BenchError(f"{self.name}: {why}\n{self.tail()}"))
+            waiters.clear()
 
     def tail(self, lines: int = 15) -> str:
         try:
@@ -99,25 +127,19 @@ class Child:
         self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
 
     async def wait_for(self, done: str, timeout: float) -> dict[str, Any]:
-        """The next reply whose `done` is `done`; others seen meanwhile are kept for later."""
-        for i, reply in enumerate(self._backlog):
-            if reply.get("done") == done:
-                return self._backlog.pop(i)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise BenchError(f"{self.name}: no '{done}' reply within {timeout:.0f}s\n"
-                                 f"{self.tail()}")
-            try:
-                reply = await asyncio.wait_for(self.replies.get(), left)
-            except TimeoutError:
-                continue
-            if "error" in reply:
-                raise BenchError(f"{self.name}: {reply['error']}\n{self.tail()}")
-            if reply.get("done") == done:
-                return reply
-            self._backlog.append(reply)
+        """The next reply whose `done` is `done`."""
+        unclaimed = self._unclaimed.get(done)
+        if unclaimed:
+            return unclaimed.pop(0)
+        if self._gone:
+            raise BenchError(f"{self._gone}\n{self.tail()}")
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(done, []).append(fut)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise BenchError(f"{self.name}: no '{done}' reply within {timeout:.0f}s\n"
+                             f"{self.tail()}") from None
 
     async def call(self, cmd: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
         self.send(cmd)
@@ -156,14 +178,16 @@ def python_env() -> dict[str, str]:
     return env
 
 
-def server_specs(names: list[str], tmp: Path, *, tick_ms: int | None = None) -> list[ServerSpec]:
+def server_specs(names: list[str], tmp: Path, *, tick_ms: int | None = None,
+                 trace_memory: bool = False) -> list[ServerSpec]:
     node = shutil.which("node") or "node"
     specs = {
         "onair": ServerSpec(
             "onair",
-            [sys.executable, str(BENCH_DIR / "servers" / "onair.py"), 
+            [sys.executable, str(BENCH_DIR / "servers" / "onair.py"),
              "--data-dir", str(tmp / "onair")]
-            + (["--tick-ms", str(tick_ms)] if tick_ms else []),
+            + (["--tick-ms", str(tick_ms)] if tick_ms else [])
+            + (["--tracemalloc"] if trace_memory else []),
             env=python_env(),
             guest_token_path="/api/v1/viewer/guest",
         ),
@@ -247,6 +271,7 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "frames": sum(r["frames"] for r in reports),
         "bytes": sum(r["bytes"] for r in reports),
         "closed_unexpectedly": sum(r["closed_unexpectedly"] for r in reports),
+        "deflate": sum(r.get("deflate", 0) for r in reports),
     }
     merged["latency"] = max((r["latency"] for r in reports), key=lambda x: x.get("samples", 0))
     chat: dict[str, Any] = {"sent": 0, "acked": 0, "rejected": 0, "reject_codes": {}}
@@ -273,6 +298,7 @@ class Session:
     url: str
     show_id: int
     mem_per_viewer: float | None = None
+    memory_growth: list[str] | None = None  # tracemalloc lines, when asked for
     connect_seconds: float = 0.0
 
 
@@ -302,8 +328,9 @@ async def session(spec: ServerSpec, viewers: int, *, load_procs: int, logdir: Pa
         sess.connect_seconds = await load.connect(viewers, url, show_id, token_url)
         if measure_memory:
             await asyncio.sleep(2.0)
-            after = (await server.call({"cmd": "gc"}))["rss"]
-            sess.mem_per_viewer = (after - before) / viewers
+            answer = await server.call({"cmd": "gc"})
+            sess.mem_per_viewer = (answer["rss"] - before) / viewers
+            sess.memory_growth = answer.get("top")
         yield sess
     finally:
         if load is not None:
@@ -313,7 +340,8 @@ async def session(spec: ServerSpec, viewers: int, *, load_procs: int, logdir: Pa
 
 async def measured_window(sess: Session, *, warmup: float, duration: float,
                           drive: Callable[[], Awaitable[dict[str, Any]]],
-                          drain_limit: float = 10.0) -> dict[str, Any]:
+                          drain_limit: float = 10.0,
+                          profile: Path | None = None) -> dict[str, Any]:
     """Start the source (`drive`, which returns when it is done), skip `warmup`, count for `duration`, then let queues drain.
 
     Returns the window's counts and latency plus CPU use of server and load over the window
@@ -325,11 +353,14 @@ async def measured_window(sess: Session, *, warmup: float, duration: float,
     await load.reset()
     cpu_server0, cpu_load0, t0 = cpu_seconds(server.pid), load.cpu(), time.perf_counter()
     busy0 = machine_busy_seconds()
+    spy = await start_profile(sess, profile, duration)
     await asyncio.sleep(duration)
     window = await load.report()
     cpu_server1, cpu_load1, t1 = cpu_seconds(server.pid), load.cpu(), time.perf_counter()
     busy1 = machine_busy_seconds()
     done = await asyncio.wait_for(source, warmup + duration + 120)
+    if spy is not None:
+        await spy.wait()
     # Drain: wait until deliveries stop arriving (a saturated server has a backlog).
     last, drained_for = -1, 0.0
     while drained_for < drain_limit:
@@ -352,6 +383,23 @@ async def measured_window(sess: Session, *, warmup: float, duration: float,
                          - (cpu_load1 - cpu_load0)) / wall,
         "drained": drained_for < drain_limit,
     }
+
+
+async def start_profile(sess: Session, where: Path | None, seconds: float,
+                        ) -> asyncio.subprocess.Process | None:
+    """py-spy on a Python server over the measured window: collapsed stacks (flame graph
+    input) per server."""
+    if where is None or sess.spec.name == "node":
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        raise BenchError("--profile needs py-spy: pip install -e '.[bench]'")
+    where.mkdir(parents=True, exist_ok=True)
+    out = where / f"{sess.server.name}.folded"
+    return await asyncio.create_subprocess_exec(
+        spy, "record", "--pid", str(sess.server.pid), "--duration", str(max(1, int(seconds))),
+        "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking",
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def machine() -> dict[str, Any]:

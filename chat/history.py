@@ -164,8 +164,8 @@ class RedisHistory:
 
     async def latest(self, show_id: int) -> int:
         # Nodes append concurrently: the newest few entries hold the highest id.
-        rows = await self._redis.xrevrange(self._keys(show_id)[0], count=50)
-        return max((json.loads(_text(_field(f)))["id"] for _, f in rows), default=0)
+        rows = await self._redis.xrevrange(self._keys(show_id)[0], count=50) or []
+        return max((int(json.loads(_text(_field(f or {})))["id"]) for _, f in rows), default=0)
 
     async def hide(self, show_id: int, ids: list[int], user_id: str | None, upto: int) -> None:
         _, hidden_key, users_key = self._keys(show_id)

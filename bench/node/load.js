@@ -1,5 +1,5 @@
 // Load client for the benches: many cheap viewers speaking Engine.IO v4 / Socket.IO v5
-// over a raw websocket (the `ws` package), driven by JSON commands on stdin.
+// over a raw websocket (wsclient.js), driven by JSON commands on stdin.
 //
 // Every bench payload carries its send time as the text `bt=<ms since the epoch>`, so the
 // client never parses JSON: it counts `bt=` markers in each text frame (one per delivered
@@ -18,7 +18,7 @@
 const http = require('http');
 const readline = require('readline');
 const { performance } = require('perf_hooks');
-const WebSocket = require('ws');
+const { RawWebSocket } = require('./wsclient');
 
 const NS = '/live';
 const MARK = 'bt=';
@@ -97,69 +97,74 @@ class Viewer {
 
   open(url, token, showId) {
     return new Promise((resolve, reject) => {
-      const wsUrl = url.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
-      // Each viewer from its own loopback address, as viewers on the internet would be
-      // (per-address limits then apply per viewer, not to the whole crowd).
-      const ws = new WebSocket(wsUrl, { perMessageDeflate: opts.deflate, localAddress: addressOf(this.index) });
-      this.ws = ws;
       let joined = false;
       const fail = (why) => {
         if (!joined) {
           joined = true;
+          clearTimeout(timer);
           reject(new Error('viewer ' + this.index + ': ' + why));
         }
       };
       const timer = setTimeout(() => fail('join timed out'), 30000);
-      ws.on('error', (err) => fail(err.message));
-      ws.on('close', () => {
-        if (!this.closing) closedUnexpectedly += 1;
-        fail('closed');
-      });
-      ws.on('message', (raw, isBinary) => {
-        if (isBinary) return;
-        const s = raw.toString();
-        if (joined) return this.onFrame(s);
+      const handshake = (s) => {
         if (s.charCodeAt(0) === 48 /* '0' open */) {
           const auth = token ? JSON.stringify({ token }) : '';
-          ws.send('40' + NS + ',' + auth);
+          this.ws.sendText('40' + NS + ',' + auth);
         } else if (s.startsWith('40' + NS)) {
-          ws.send('42' + NS + ',' + JOIN_ACK + JSON.stringify(['join', { show_id: showId }]));
+          this.ws.sendText('42' + NS + ',' + JOIN_ACK + JSON.stringify(['join', { show_id: showId }]));
         } else if (s.startsWith('44' + NS)) {
-          clearTimeout(timer);
           fail('connect refused: ' + s.slice(0, 200));
         } else if (s.startsWith('43' + NS + ',' + JOIN_ACK + '[')) {
-          clearTimeout(timer);
-          if (s.includes('"ok":false') || s.includes('"ok": false')) fail('join refused: ' + s.slice(0, 200));
+          if (s.includes('"ok":false') || s.includes('"ok": false')) return fail('join refused: ' + s.slice(0, 200));
           joined = true;
+          clearTimeout(timer);
           resolve();
         } else if (s === '2') {
-          ws.send('3');
+          this.ws.sendText('3');
         }
         // Anything else before the join ack (a state snapshot, a tick) is not counted.
+      };
+      const wsUrl = url.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
+      // Each viewer from its own loopback address, as viewers on the internet would be
+      // (per-address limits then apply per viewer, not to the whole crowd).
+      this.ws = new RawWebSocket(wsUrl, {
+        localAddress: addressOf(this.index),
+        deflate: opts.deflate,
+        handlers: {
+          open: () => {},
+          text: (buf, start, end) => (joined ? this.onFrame(buf, start, end)
+            : handshake(buf.toString('utf8', start, end))),
+          close: (why) => {
+            if (!this.closing && joined) closedUnexpectedly += 1;
+            fail(why);
+          },
+        },
       });
     });
   }
 
-  onFrame(s) {
-    const c = s.charCodeAt(0);
-    if (c === 50 /* '2' */ && s.length === 1) {
-      this.ws.send('3');
+  onFrame(buf, start, end) {
+    const c = buf[start];
+    const len = end - start;
+    if (c === 50 /* '2' */ && len === 1) {
+      this.ws.sendText('3');
       return;
     }
-    if (c === 52 && s.charCodeAt(1) === 51 /* '43' ack */) {
-      this.onAck(s);
+    if (c === 52 && buf[start + 1] === 51 /* '43' ack */) {
+      this.onAck(buf.toString('utf8', start, end));
       return;
     }
     stats.frames += 1;
-    stats.bytes += s.length;
-    let i = s.indexOf(MARK);
+    stats.bytes += len;
+    const view = buf.subarray(start, end);
+    let i = view.indexOf(MARK);
     if (i < 0) return;
     const now = this.sampled ? nowMs() : 0;
     while (i >= 0) {
       stats.deliveries += 1;
       totalDeliveries += 1;
-      if (this.sampled) record(now - parseFloat(s.substr(i + 3, 24)));
-      i = s.indexOf(MARK, i + 3);
+      if (this.sampled) record(now - parseFloat(view.toString('latin1', i + 3, Math.min(len, i + 27))));
+      i = view.indexOf(MARK, i + 3);
     }
   }
 
@@ -187,7 +192,7 @@ class Viewer {
     const sent = nowMs();
     this.pending.set(id, sent);
     const body = { show_id: showId, text: MARK + sent.toFixed(3) + ' q' + seq, nonce: 'b' + seq };
-    this.ws.send('42' + NS + ',' + id + JSON.stringify(['chat', body]));
+    this.ws.sendText('42' + NS + ',' + id + JSON.stringify(['chat', body]));
   }
 
   close() {
@@ -245,6 +250,7 @@ async function connect(cmd) {
 function chat(cmd) {
   return new Promise((resolve) => {
     const senders = viewers.slice(0, Math.min(cmd.senders || viewers.length, viewers.length));
+    if (!senders.length) throw new Error('chat: no viewers connected');
     const total = Math.round(cmd.rate * cmd.seconds);
     const start = performance.now();
     let sent = 0;
@@ -279,6 +285,7 @@ function report() {
       reject_codes: stats.rejectCodes, ack_p50: q(0.5), ack_p99: q(0.99),
     },
     viewers: viewers.length,
+    deflate: viewers.filter((v) => v.ws && v.ws.deflate).length,
     closed_unexpectedly: closedUnexpectedly,
     cpu: process.cpuUsage(),
   };

@@ -22,6 +22,7 @@ import secrets
 import socket
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,18 @@ from server.auth.service import SYSTEM
 from server.keys import HUB, SHOWS
 from server.logs import configure_logging
 from server.settings import Settings
+
+
+def memory_growth(snapshots: list[tracemalloc.Snapshot], top: int = 12) -> list[str]:
+    """Where Python memory grew since the previous gc command (the crowd's connections)."""
+    snapshots.append(tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]))
+    if len(snapshots) < 2:
+        return []
+    stats = snapshots[-1].compare_to(snapshots[-2], "lineno")
+    total = sum(stat.size_diff for stat in stats)
+    return [f"traced Python heap grew {total / 1024:.0f} KiB in all",
+            *(str(stat) for stat in stats[:top])]
 
 
 def free_port() -> int:
@@ -62,7 +75,9 @@ async def publish(hub: Any, show_id: int, rate: float, seconds: float) -> dict[s
     return {"done": "publish", "sent": sent}
 
 
-async def main(data_dir: Path, tick_ms: int | None) -> None:
+async def main(data_dir: Path, tick_ms: int | None, trace: bool) -> None:
+    if trace:
+        tracemalloc.start(8)
     port = free_port()
     settings = Settings(
         secret_key=secrets.token_urlsafe(32),
@@ -83,13 +98,17 @@ async def main(data_dir: Path, tick_ms: int | None) -> None:
     await app[SHOWS].transition(SYSTEM, show.id, "rehearse")
     await app[SHOWS].transition(SYSTEM, show.id, "go_live")
     hub = app[HUB]
+    snapshots: list[tracemalloc.Snapshot] = []
 
     async def handle(cmd: dict[str, Any]) -> dict[str, Any] | None:
         if cmd["cmd"] == "publish":
             return await publish(hub, show.id, cmd["rate"], cmd["seconds"])
         if cmd["cmd"] == "gc":
             gc.collect()
-            return {"done": "gc", "rss": rss_bytes()}
+            answer: dict[str, Any] = {"done": "gc", "rss": rss_bytes()}
+            if tracemalloc.is_tracing():
+                answer["top"] = memory_growth(snapshots)
+            return answer
         if cmd["cmd"] == "stats":
             return {"done": "stats", "deliveries": hub.fanout.deliveries,
                     "frames": hub.fanout.frames}
@@ -107,6 +126,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--tick-ms", type=int)
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="report where Python memory grows (inflates RSS: analysis only)")
     args = parser.parse_args()
     configure_logging(False, logging.WARNING)
     try:
@@ -115,4 +136,4 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:
         pass
-    sys.exit(asyncio.run(main(args.data_dir, args.tick_ms)))
+    sys.exit(asyncio.run(main(args.data_dir, args.tick_ms, args.tracemalloc)))

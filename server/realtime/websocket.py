@@ -4,6 +4,7 @@ pre-encoded frames, a slim send queue and a writer that wakes without a timer.""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import engineio
@@ -45,8 +46,19 @@ class FastSocket(async_socket.AsyncSocket):  # type: ignore[misc]
     timeout is redundant (pings pass through the queue every ping interval and the reader
     puts None when the connection ends), so the upgraded socket waits plainly and takes
     what else is queued without raising QueueEmpty. Long polling keeps Engine.IO's poll.
+    Pings are timers rather than a sleeping task per socket (about 1 KiB each).
     The hub switches each socket's class when it connects (same layout, no new fields).
     """
+
+    def schedule_ping(self) -> None:
+        if self.last_ping:
+            self.last_ping: float | None = None
+            asyncio.get_running_loop().call_later(self.server.ping_interval, self._ping_now)
+
+    def _ping_now(self) -> None:
+        if not self.closing and not self.closed:
+            self.last_ping = time.time()
+            self.queue.put_nowait(eio_packet.Packet(eio_packet.PING))
 
     async def poll(self) -> list[Any]:
         if not self.upgraded:

@@ -211,8 +211,10 @@ async function listen() {
   socket.on("hearts", (n) => setStats({ hearts: n }));
   socket.on("stats", setStats);
   try {
-    await socket.join(showId);
+    const ack = await socket.join(showId);
     room.dataset.joined = "true";
+    const { share } = await import("/static/js/page-socket.js");
+    share(socket, ack && ack.state);
   } catch (err) {
     console.warn("control room: join failed", err);
   }

@@ -144,6 +144,7 @@ $("buy").addEventListener("click", (event) => {
 
 async function start() {
   const { connect } = await import("/static/js/socket.js");
+  const { share } = await import("/static/js/page-socket.js");
   const shop = shopToken();
   let token = shop || (await guestToken(false));
   let retried = false;
@@ -163,8 +164,9 @@ async function start() {
     socket.on("disconnect", () => $("offline").classList.remove("hidden"));
     socket.on("connect", () => $("offline").classList.add("hidden"));
     try {
-      await socket.join(showId);
+      const ack = await socket.join(showId);
       root.dataset.joined = "true"; // tests and styles can tell the page is live
+      share(socket, ack && ack.state);
       return;
     } catch (err) {
       const code = err && (err.code || err.error || err.message);

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -62,8 +62,11 @@ class Client:
                                wait_timeout=5)
         return self
 
-    async def call(self, event: str, data: Any = None, within: float = 5) -> Any:
-        return await self.sio.call(event, data, namespace=self.namespace, timeout=within)
+    def call(self, event: str, data: Any = None, timeout: float = 5) -> Awaitable[Any]:
+        """Emit with an ack and await it (a timeout raises socketio's TimeoutError)."""
+        result: Awaitable[Any] = self.sio.call(event, data, namespace=self.namespace,
+                                               timeout=timeout)
+        return result
 
     async def join(self, show_id: int, after: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"show_id": show_id}
@@ -75,7 +78,11 @@ class Client:
     def named(self, name: str) -> list[Any]:
         return [payload for event, payload in self.events if event == name]
 
-    async def wait_until(self, check: Callable[[], bool], within: float = 5) -> None:
+    def wait_until(self, check: Callable[[], bool], timeout: float = 5) -> Awaitable[None]:
+        """Wait until `check()` holds after an event arrives; fail after `timeout` s."""
+        return self._wait_until(check, timeout)
+
+    async def _wait_until(self, check: Callable[[], bool], within: float) -> None:
         deadline = asyncio.get_running_loop().time() + within
         while not check():
             remaining = deadline - asyncio.get_running_loop().time()
@@ -92,8 +99,14 @@ class Client:
         await self.sio.disconnect()
 
 
-async def eventually(check: Callable[[], Any], within: float = 5, step: float = 0.05) -> None:
-    """Poll a condition until it holds or the deadline passes (for state with no event)."""
+def eventually(check: Callable[[], Any], timeout: float = 5, step: float = 0.05,
+               within: float | None = None) -> Awaitable[None]:
+    """Poll a condition until it holds or the deadline passes (for state with no event).
+    `check` may return an awaitable."""
+    return _eventually(check, timeout if within is None else within, step)
+
+
+async def _eventually(check: Callable[[], Any], within: float, step: float) -> None:
     deadline = time.monotonic() + within
     while True:
         result = check()

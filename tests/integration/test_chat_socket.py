@@ -23,7 +23,8 @@ async def test_send_receive_and_nonce(node: Node) -> None:
     show = await live_show(node.app)
     alice, bob = await viewer(node, show, "alice"), await viewer(node, show, "bob")
     ack = await say(alice, "안녕하세요!", nonce="same")
-    assert ack == {"ok": True, "id": ack["id"]} and isinstance(ack["id"], int)
+    assert ack == {"ok": True, "id": ack["id"]}
+    assert isinstance(ack["id"], int)
     assert await say(alice, "안녕하세요!", nonce="same") == ack
     await bob.wait_until(lambda: len(bob.named("chat")) == 1)
     message = bob.named("chat")[0]
@@ -54,7 +55,8 @@ async def test_rate_limit_and_slow_mode_exact_retry_after(node: Node) -> None:
 
     mod = await console(node, show)
     ack = await mod.call("chat_moderate", {"action": "settings", "slow_seconds": 10})
-    assert ack["ok"] and ack["settings"]["slow_seconds"] == 10
+    assert ack["ok"]
+    assert ack["settings"]["slow_seconds"] == 10
     await alice.wait_until(lambda: bool(alice.named("chat_settings")))
     assert (await say(alice, "first"))["ok"]
     clock.now += 4
@@ -138,7 +140,8 @@ async def test_moderation_hide_timeout_and_audit(node: Node) -> None:
                                            "seconds": 600, "reason": "spam"})
     assert ack["ok"]
     refused = await say(alice, "let me talk")
-    assert refused["error"] == "timed_out" and 599 < refused["retry_after"] <= 600
+    assert refused["error"] == "timed_out"
+    assert 599 < refused["retry_after"] <= 600
     assert (await mod.call("chat_moderate", {"action": "unban", "user_id": alice_id}))["ok"]
     assert (await say(alice, "thanks"))["ok"]
     headers = await staff_headers(node)
@@ -213,7 +216,8 @@ async def test_history_api_and_csv_export(node: Node) -> None:
     lines = body.strip().splitlines()
     assert lines[0] == "id,at,user_id,nickname,badges,text,reply_to,hidden,shadow"
     assert len(lines) == 6
-    assert "'=alice" in lines[1] and '"line 0, ""quoted"""' in lines[1]
+    assert "'=alice" in lines[1]
+    assert '"line 0, ""quoted"""' in lines[1]
     async with node.http.get(f"/api/v1/shows/{show}/chat",
                              headers=await staff_headers(node, "shows:read")) as resp:
         assert resp.status == 403

@@ -84,7 +84,7 @@ async def test_socket_js_joins_unpacks_ticks_and_resumes(page: Any, start_node: 
         hub.drop(conn)
     await eventually(lambda: _contains(page.evaluate("window.statuses"), "reconnecting"))
     gap = [await hub.publish(show, "chat", {"n": n}, coalesce=True) for n in range(3, 6)]
-    await eventually(lambda: _has(chats(), 6), within=10)
+    await eventually(lambda: _has(chats(), 6), timeout=10)
     after = [await hub.publish(show, "chat", {"n": n}, coalesce=True) for n in range(6, 8)]
     await eventually(lambda: _has(chats(), 8))
     got = await chats()

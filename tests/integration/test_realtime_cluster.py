@@ -102,7 +102,7 @@ async def test_clients_dropped_abruptly_leave_the_count(
     await eventually(lambda: hub(a).viewers(show) == 5)
     for conn in list(hub(b).conns.values()):
         hub(b).drop(conn)
-    await eventually(lambda: hub(a).viewers(show) == 2, within=TTL)
+    await eventually(lambda: hub(a).viewers(show) == 2, timeout=TTL)
 
 
 async def test_a_dead_nodes_viewers_expire(
@@ -118,7 +118,7 @@ async def test_a_dead_nodes_viewers_expire(
     for task in hub(b)._tasks:
         task.cancel()
     stopped = time.monotonic()
-    await eventually(lambda: hub(a).viewers(show) == 1, within=TTL + 1)
+    await eventually(lambda: hub(a).viewers(show) == 1, timeout=TTL + 1)
     assert time.monotonic() - stopped <= TTL + 0.5
 
 

@@ -137,7 +137,9 @@ async def test_message_shape_and_ack(world: World) -> None:
     ack = await send(world, MEMBER, "안녕하세요", "n1")
     assert ack == {"ok": True, "id": world.hub.sent[0]["payload"]["id"]}
     sent = world.hub.sent[0]
-    assert sent["event"] == "chat" and sent["coalesce"] and sent["logged"]
+    assert sent["event"] == "chat"
+    assert sent["coalesce"]
+    assert sent["logged"]
     assert sent["payload"] == {
         "id": ack["id"], "show_id": SHOW, "user_id": "s_1", "nickname": "member",
         "badges": ["tier:gold"], "text": "안녕하세요", "at": "2027-01-15T08:00:00.000Z",
@@ -153,7 +155,8 @@ async def test_same_nonce_gives_one_message_and_the_same_ack(world: World) -> No
     assert first == second == third
     assert len(world.hub.sent) == 1
     other_user = await send(world, MEMBER, "hi", "n1")
-    assert other_user["ok"] and other_user["id"] != first["id"]
+    assert other_user["ok"]
+    assert other_user["id"] != first["id"]
 
 
 async def test_refused_nonce_may_be_retried(world: World) -> None:
@@ -215,9 +218,11 @@ async def test_words_block_shadow_mask(world: World) -> None:
     masked = await send(world, MEMBER, "너 바보야", "n2")
     assert world.hub.sent[-1]["payload"]["text"] == "너 ＊＊야"
     shadow = await send(world, MEMBER, "ＳＰＡＭ deals", "n3")
-    assert shadow["ok"] and shadow["id"] > masked["id"]
+    assert shadow["ok"]
+    assert shadow["id"] > masked["id"]
     last = world.hub.sent[-1]
-    assert last["only_user"] == "s_1" and not last["logged"]
+    assert last["only_user"] == "s_1"
+    assert not last["logged"]
     assert [m["text"] for m in await world.history.recent(SHOW, 50, "someone")] == ["너 ＊＊야"]
     assert len(await world.history.recent(SHOW, 50, "s_1")) == 2
     assert world.writer.added[-1].shadow
@@ -269,9 +274,11 @@ async def test_hide_and_hide_user(world: World) -> None:
     assert [m["text"] for m in await world.history.recent(SHOW, 50, None)] == ["two", "after"]
     audit = world.store.audits[0]
     assert audit[:2] == ("u1", "hide")
-    assert audit[2]["message_id"] == one["id"] and audit[2]["target_user_id"] == "s_1"
+    assert audit[2]["message_id"] == one["id"]
+    assert audit[2]["target_user_id"] == "s_1"
     staff_event = world.hub.events("chat_moderation")[0]
-    assert staff_event["staff_only"] and staff_event["payload"]["actor"] == "host"
+    assert staff_event["staff_only"]
+    assert staff_event["payload"]["actor"] == "host"
 
 
 async def test_viewers_cannot_moderate(world: World) -> None:

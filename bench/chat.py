@@ -125,9 +125,10 @@ def print_table(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Na
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     h.check_node_modules()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     names = [n.strip() for n in args.servers.split(",") if n.strip()]
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    failed = False
     with h.temp_dir() as tmp:
         tmpdir = Path(tmp)
         for rate in args.rate_list:
@@ -138,13 +139,9 @@ async def main(argv: list[str] | None = None) -> int:
                 try:
                     results[key][spec.name] = await run_one(spec, rate, args, tmpdir)
                 except h.BenchError as exc:
-                    failed = True
                     results[key][spec.name] = {"error": str(exc)}
                     print(f"{spec.name} failed: {exc}", file=sys.stderr)
-        if args.keep_logs:
-            args.keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in tmpdir.glob("*.log"):
-                (args.keep_logs / log.name).write_bytes(log.read_bytes())
+        h.keep_logs(tmpdir, args.keep_logs)
     print_table(results, args)
     summary = summarise(results)
     for rate, r in summary["ratios"].items():
@@ -161,7 +158,24 @@ async def main(argv: list[str] | None = None) -> int:
         **summary,
     }
     print(json.dumps(out, separators=(",", ":")))
-    return 1 if failed else 0
+    return 1 if problems(results, args) else 0
+
+
+def problems(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Namespace,
+             ) -> list[str]:
+    """What makes the run a failure: a server that failed and, in smoke mode, a refused
+    message or one that did not reach every viewer. Never a timing."""
+    found: list[str] = []
+    for rate, by_server in results.items():
+        for name, r in by_server.items():
+            if "error" in r:
+                found.append(f"{name} at {rate} msg/s: failed")
+            elif args.smoke and (r["rejected"] or r["delivered_share"] != 1.0):
+                found.append(f"{name} at {rate} msg/s: {r['rejected']} refused "
+                             f"{r['reject_codes']}, {r['delivered_share']:.1%} delivered")
+    for line in found:
+        print(f"problem: {line}", file=sys.stderr)
+    return found
 
 
 if __name__ == "__main__":

@@ -126,6 +126,8 @@ def print_table(results: dict[str, dict[str, Any]], args: argparse.Namespace) ->
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     h.check_node_modules()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     names = [n.strip() for n in args.servers.split(",") if n.strip()]
     results: dict[str, dict[str, Any]] = {}
     with h.temp_dir() as tmp:
@@ -138,10 +140,7 @@ async def main(argv: list[str] | None = None) -> int:
             except h.BenchError as exc:
                 results[spec.name] = {"error": str(exc)}
                 print(f"{spec.name} failed: {exc}", file=sys.stderr)
-        if args.keep_logs:
-            args.keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in tmpdir.glob("*.log"):
-                (args.keep_logs / log.name).write_bytes(log.read_bytes())
+        h.keep_logs(tmpdir, args.keep_logs)
     print_table(results, args)
     summary = summarise(results)
     r = summary["ratios"]
@@ -157,7 +156,20 @@ async def main(argv: list[str] | None = None) -> int:
         **summary,
     }
     print(json.dumps(out, separators=(",", ":")))
-    return 1 if any("error" in r for r in results.values()) else 0
+    return 1 if problems(results, args) else 0
+
+
+def problems(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    """What makes the run a failure: a server that failed and, in smoke mode (small and
+    unhurried), any event that did not reach every viewer. Never a timing."""
+    found = [f"{name}: failed" for name, r in results.items() if "error" in r]
+    if args.smoke:
+        found += [f"{name}: {r['delivered_share']:.1%} delivered"
+                  for name, r in results.items()
+                  if "error" not in r and r["delivered_share"] != 1.0]
+    for line in found:
+        print(f"problem: {line}", file=sys.stderr)
+    return found
 
 
 if __name__ == "__main__":

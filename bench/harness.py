@@ -46,6 +46,12 @@ def machine_busy_seconds() -> float:
     return (sum(fields) - fields[3] - fields[4]) / CLK_TCK
 
 
+def _open_log(logdir: Path, name: str) -> tuple[Path, Any]:
+    logdir.mkdir(parents=True, exist_ok=True)
+    log = logdir / f"{name}.log"
+    return log, open(log, "wb")
+
+
 class Child:
     """A child process that answers JSON lines on stdout; stderr goes to a log file.
 
@@ -68,9 +74,8 @@ class Child:
     @classmethod
     async def start(cls, name: str, argv: list[str], *, cwd: Path, env: dict[str, str] | None,
                     logdir: Path) -> Child:
-        logdir.mkdir(parents=True, exist_ok=True)
-        log = logdir / f"{name}.log"
-        with open(log, "wb") as handle:
+        log, handle = _open_log(logdir, name)
+        with handle:
             proc = await asyncio.create_subprocess_exec(
                 *argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=handle, limit=1 << 20,
@@ -126,7 +131,7 @@ class Child:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
 
-    async def wait_for(self, done: str, timeout: float) -> dict[str, Any]:
+    async def wait_for(self, done: str, within: float) -> dict[str, Any]:
         """The next reply whose `done` is `done`."""
         unclaimed = self._unclaimed.get(done)
         if unclaimed:
@@ -136,14 +141,14 @@ class Child:
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(done, []).append(fut)
         try:
-            return await asyncio.wait_for(fut, timeout)
+            return await asyncio.wait_for(fut, within)
         except TimeoutError:
-            raise BenchError(f"{self.name}: no '{done}' reply within {timeout:.0f}s\n"
+            raise BenchError(f"{self.name}: no '{done}' reply within {within:.0f}s\n"
                              f"{self.tail()}") from None
 
-    async def call(self, cmd: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    async def call(self, cmd: dict[str, Any], within: float = 120) -> dict[str, Any]:
         self.send(cmd)
-        return await self.wait_for(cmd["cmd"], timeout)
+        return await self.wait_for(cmd["cmd"], within)
 
     async def stop(self) -> None:
         if self.proc.returncode is None:
@@ -219,10 +224,10 @@ class Load:
             load.children.append(child)
         return load
 
-    async def all(self, make: Callable[[int], dict[str, Any]], timeout: float = 300,
+    async def all(self, make: Callable[[int], dict[str, Any]], within: float = 300,
                   ) -> list[dict[str, Any]]:
         return list(await asyncio.gather(
-            *(c.call(make(i), timeout) for i, c in enumerate(self.children))))
+            *(c.call(make(i), within) for i, c in enumerate(self.children))))
 
     async def connect(self, n: int, url: str, show_id: int, token_url: str | None) -> float:
         start = time.perf_counter()
@@ -237,7 +242,7 @@ class Load:
         parts = len(self.children)
         done = await self.all(lambda i: {"cmd": "chat", "rate": rate / parts,
                                          "seconds": seconds, "showId": show_id},
-                              timeout=seconds + 120)
+                              within=seconds + 120)
         return {"done": "chat", "sent": sum(d["sent"] for d in done)}
 
     async def report(self) -> dict[str, Any]:
@@ -305,7 +310,10 @@ class Session:
 @contextlib.asynccontextmanager
 async def session(spec: ServerSpec, viewers: int, *, load_procs: int, logdir: Path,
                   tag: str, measure_memory: bool = True, warm_viewers: int = 20):
-    """Start the server and the load client, measure idle memory per viewer, connect the crowd."""
+    """Start the server and the load client, measure idle memory per viewer, connect the crowd.
+
+    Memory per viewer = (server RSS with `viewers` joined and idle - RSS after a warm-up
+    crowd came and went) / viewers, each after a garbage collection."""
     server = await Child.start(f"{spec.name}-{tag}", spec.argv, cwd=ROOT, env=spec.env,
                                logdir=logdir)
     load: Load | None = None
@@ -342,7 +350,8 @@ async def measured_window(sess: Session, *, warmup: float, duration: float,
                           drive: Callable[[], Awaitable[dict[str, Any]]],
                           drain_limit: float = 10.0,
                           profile: Path | None = None) -> dict[str, Any]:
-    """Start the source (`drive`, which returns when it is done), skip `warmup`, count for `duration`, then let queues drain.
+    """Start the source (`drive`, which returns when it is done), skip `warmup`, count
+    for `duration`, then let queues drain.
 
     Returns the window's counts and latency plus CPU use of server and load over the window
     and, after draining, the share of expected deliveries that arrived at all.
@@ -391,10 +400,9 @@ async def start_profile(sess: Session, where: Path | None, seconds: float,
     input) per server."""
     if where is None or sess.spec.name == "node":
         return None
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
         raise BenchError("--profile needs py-spy: pip install -e '.[bench]'")
-    where.mkdir(parents=True, exist_ok=True)
     out = where / f"{sess.server.name}.folded"
     return await asyncio.create_subprocess_exec(
         spy, "record", "--pid", str(sess.server.pid), "--duration", str(max(1, int(seconds))),
@@ -442,3 +450,12 @@ def ratio(a: float | None, b: float | None) -> float | None:
     if not a or not b:
         return None
     return round(a / b, 2)
+
+
+def keep_logs(src: Path, dest: Path | None) -> None:
+    """Copy the children's logs (server stderr, load client) somewhere that outlives the run."""
+    if dest is None:
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    for log in src.rglob("*.log"):
+        (dest / log.name).write_bytes(log.read_bytes())

@@ -70,7 +70,7 @@ async def serve(data_dir: Path, trace: bool) -> None:
     from server.settings import Settings
 
     if trace:
-        tracemalloc.start(6)
+        tracemalloc.start(1)
     port = free_port()
     settings = Settings(secret_key=secrets.token_urlsafe(32), data_dir=data_dir,
                         public_base_url=f"http://127.0.0.1:{port}", access_log=False)
@@ -125,14 +125,14 @@ async def viewer(http: aiohttp.ClientSession, url: str, token: str, show_id: int
             if data == "2":
                 await ws.send_str("3")
             elif data.startswith("40/live,"):
-                await ws.send_str('42/live,1["join",{"show_id":%d}]' % show_id)
+                await ws.send_str(f'42/live,1["join",{{"show_id":{show_id}}}]')
             elif data.startswith("43/live,1"):
                 await ready.put('"ok":true' in data)
             elif data.startswith("44/live,"):
                 await ready.put(False)
 
 
-async def clients(url: str, token: str, show_id: int, count: int) -> None:
+async def clients(url: str, token: str, show_id: int, count: int, pace: float) -> None:
     raise_fd_limit()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         ready: asyncio.Queue[bool] = asyncio.Queue()
@@ -140,7 +140,7 @@ async def clients(url: str, token: str, show_id: int, count: int) -> None:
         for index in range(count):
             tasks.append(asyncio.create_task(viewer(http, url, token, show_id, ready)))
             if index % 50 == 49:
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(pace)
         ok = 0
         for _ in range(count):
             ok += await asyncio.wait_for(ready.get(), 120)
@@ -154,11 +154,11 @@ async def clients(url: str, token: str, show_id: int, count: int) -> None:
 # --- orchestration ----------------------------------------------------------------------
 
 
-async def start_clients(url: str, token: str, show_id: int,
-                        count: int) -> asyncio.subprocess.Process:
+async def start_clients(url: str, token: str, show_id: int, count: int,
+                        pace: float) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--client-of", url, "--token", token,
-        "--show", str(show_id), "--viewers", str(count),
+        "--show", str(show_id), "--viewers", str(count), "--pace", str(pace),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), 180)).decode().strip()
@@ -168,7 +168,8 @@ async def start_clients(url: str, token: str, show_id: int,
 
 
 async def measure(server: asyncio.subprocess.Process) -> dict[str, Any]:
-    assert server.stdin is not None and server.stdout is not None
+    assert server.stdin is not None
+    assert server.stdout is not None
     last: dict[str, Any] = {}
     for _ in range(3):  # until RSS settles
         server.stdin.write(b"measure\n")
@@ -192,6 +193,7 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="onair-idle-") as data_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ONAIR_")}
         env["PYTHONPATH"] = str(ROOT)
+        pace = 0.5 if args.trace else 0.05  # seconds between batches of 50 joins
         server = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--serve", data_dir, *(["--trace"] if args.trace else []),
             env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
@@ -204,10 +206,10 @@ async def main(args: argparse.Namespace) -> int:
             async with aiohttp.ClientSession(url) as http, \
                     http.post("/api/v1/viewer/guest", json={"nickname": "idle"}) as resp:
                 token = (await resp.json())["token"]
-            procs.append(await start_clients(url, token, ready["show_id"], WARMUP))
+            procs.append(await start_clients(url, token, ready["show_id"], WARMUP, pace))
             before = await measure(server)
             started = time.monotonic()
-            procs.append(await start_clients(url, token, ready["show_id"], args.viewers))
+            procs.append(await start_clients(url, token, ready["show_id"], args.viewers, pace))
             connect_s = time.monotonic() - started
             after = await measure(server)
         finally:
@@ -248,6 +250,7 @@ if __name__ == "__main__":
     parser.add_argument("--client-of", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--show", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--pace", type=float, default=0.05, help=argparse.SUPPRESS)
     cli = parser.parse_args()
     if cli.serve is not None:
         raise_fd_limit()
@@ -260,6 +263,6 @@ if __name__ == "__main__":
             pass
         asyncio.run(serve(cli.serve, cli.trace))
     elif cli.client_of is not None:
-        asyncio.run(clients(cli.client_of, cli.token, cli.show, cli.viewers))
+        asyncio.run(clients(cli.client_of, cli.token, cli.show, cli.viewers, cli.pace))
     else:
         sys.exit(asyncio.run(main(cli)))

@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -261,7 +261,9 @@ class BatchWriter:
                 chunk = self._pending[:1000]  # 10 columns: well under the bind limits
                 rows = [self._row(m) for m in chunk]
                 async with self._sessions.begin() as db:
-                    await db.execute(_insert_ignore(self._postgres, rows))
+                    # One cached statement run with many parameter sets: compiling a fresh
+                    # multi-row VALUES per batch held the event loop for 100 ms and more.
+                    await db.execute(_insert_ignore(self._postgres), rows)
                 del self._pending[: len(chunk)]
                 self.written += len(chunk)
 
@@ -298,11 +300,8 @@ class BatchWriter:
                 )
 
 
-def _insert_ignore(postgres: bool, rows: list[dict[str, Any]]) -> Any:
+@cache
+def _insert_ignore(postgres: bool) -> Any:
     if postgres:
-        return postgresql.insert(ChatMessageRow).values(rows).on_conflict_do_nothing()
-    return sqlite.insert(ChatMessageRow).values(rows).on_conflict_do_nothing()
-
-
-def utc_from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return postgresql.insert(ChatMessageRow).on_conflict_do_nothing()
+    return sqlite.insert(ChatMessageRow).on_conflict_do_nothing()

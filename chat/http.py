@@ -166,7 +166,8 @@ async def moderation_log(request: web.Request) -> web.Response:
     query = read_query(request, AuditQuery)
     principal_of(request).require("chat:moderate")
     entries = await _store(request).audit_log(show_id, query.after, query.limit)
-    return json_response({"entries": entries})
+    next_after = entries[-1]["id"] if entries else query.after
+    return json_response({"entries": entries, "next_after": next_after})
 
 
 @ops.get("/api/v1/shows/{show_id}/chat/settings",

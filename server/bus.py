@@ -107,6 +107,7 @@ class RedisBus:
         self._handlers = _Handlers()
         self._task: asyncio.Task[None] | None = None
         self._healthy = False
+        self._published = True
         self._subscribed: set[str] = set()
         self._pubsub: _PubSub | None = None
         self._ready = asyncio.Event()
@@ -114,7 +115,8 @@ class RedisBus:
 
     @property
     def healthy(self) -> bool:
-        return self._healthy
+        """Subscribed, and the last publish reached Redis."""
+        return self._healthy and self._published
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="onair-bus")
@@ -140,8 +142,11 @@ class RedisBus:
         try:
             await self._redis.publish(self._prefix + channel, envelope)
         except (RedisError, OSError) as exc:
-            self._healthy = False
-            log.warning("bus publish on %s failed: %s", channel, exc)
+            if self._published:
+                log.warning("bus publish on %s failed: %s", channel, exc)
+            self._published = False
+        else:
+            self._published = True
 
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]:
         remove = self._handlers.add(channel, handler)
@@ -179,6 +184,9 @@ class RedisBus:
                 delay = 0.2
                 while True:
                     item = await pubsub.get_message(timeout=1.0)
+                    if not self._published:  # a publish failed: healthy once Redis answers
+                        await self._redis.ping()
+                        self._published = True
                     if item is None:
                         continue
                     self._dispatch(item)

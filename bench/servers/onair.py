@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from control import rss_bytes, serve_commands
 
 from broadcasts.service import NewShow
-from control import rss_bytes, serve_commands
 from server.app import create_app
 from server.auth.service import SYSTEM
 from server.keys import HUB, SHOWS
@@ -87,7 +87,6 @@ async def main(data_dir: Path, tick_ms: int | None, trace: bool) -> None:
     )
     if tick_ms:
         settings = settings.with_(tick_ms=tick_ms)
-    data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
@@ -129,6 +128,7 @@ if __name__ == "__main__":
     parser.add_argument("--tracemalloc", action="store_true",
                         help="report where Python memory grows (inflates RSS: analysis only)")
     args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(False, logging.WARNING)
     try:
         import uvloop

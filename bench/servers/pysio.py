@@ -18,7 +18,6 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-
 from control import rss_bytes, serve_commands
 
 SHOW_ID = 1

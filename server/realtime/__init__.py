@@ -10,7 +10,8 @@ from server.keys import AUTH, BUS, HOOKS, HUB, REDIS, SETTINGS, SIO
 from server.realtime import namespaces
 from server.realtime.fanout import CONSOLE, LIVE, Conn
 from server.realtime.hub import Ctx, Hub
-from server.realtime.websocket import SlimQueue, websocket_class
+from server.realtime.manager import SlimManager
+from server.realtime.websocket import PingWheel, SlimQueue, speed_up, websocket_class
 
 __all__ = ["CONSOLE", "LIVE", "Conn", "Ctx", "Hub", "setup"]
 
@@ -24,6 +25,7 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
+        client_manager=SlimManager(),
         cors_allowed_origins=[settings.public_base_url],
         max_http_buffer_size=64 * 1024,
         ping_interval=25,
@@ -33,6 +35,17 @@ def setup(app: web.Application) -> None:
     )
     sio.eio._async["websocket"] = websocket_class(settings.ws_compression)
     sio.eio.create_queue = lambda *args, **kwargs: SlimQueue()
+    sio.eio.ping_wheel = PingWheel(sio.eio.ping_interval)
+    eio_connect = sio._handle_eio_connect
+
+    async def on_eio_connect(eio_sid: str, environ: dict[str, object]) -> object:
+        # Before Engine.IO schedules the first ping and takes the websocket (FastSocket).
+        sock = sio.eio.sockets.get(eio_sid)
+        if sock is not None:
+            speed_up(sock)
+        return await eio_connect(eio_sid, environ)
+
+    sio.eio.on("connect", on_eio_connect)
     sio.attach(app)
     hub = Hub(sio=sio, bus=app[BUS], redis=app[REDIS], settings=settings)
     namespaces.install(hub, app[AUTH])

@@ -17,7 +17,7 @@ from server.bus import Bus
 from server.errors import DomainError
 from server.realtime.fanout import CONSOLE, LIVE, Conn, Fanout
 from server.realtime.presence import Counters
-from server.realtime.roomlog import MemoryLog, RedisLog, RoomLog
+from server.realtime.roomlog import MemoryLog, Missed, RedisLog, RoomLog
 from server.settings import Settings
 
 log = logging.getLogger("onair.realtime")
@@ -97,13 +97,15 @@ class Hub:
             raise ValueError(f"not a publishable event name: {event!r}")
         text = dumps({k: v for k, v in payload.items() if k != "id"})
         event_id: int | None = None
+        in_redis = True
         if logged and only_user is None:
-            event_id = await self._append(show_id, event, text, staff_only)
+            event_id, in_redis = await self._append(show_id, event, text, staff_only)
             text = with_id(text, event_id)
-        await self.bus.publish(CHANNEL, {
-            "t": "ev", "s": show_id, "e": event, "p": text, "i": event_id,
-            "c": coalesce, "so": staff_only, "u": only_user,
-        })
+        msg = {"t": "ev", "s": show_id, "e": event, "p": text, "i": event_id,
+               "c": coalesce, "so": staff_only, "u": only_user}
+        if not in_redis:
+            msg["m"] = 1  # logged in this node's memory only (Redis was away)
+        await self.bus.publish(CHANNEL, msg)
         return event_id
 
     def set_latest(self, show_id: int, key: str, value: Any) -> None:
@@ -183,6 +185,8 @@ class Hub:
                 self.counters.confirm(show_id, msg["n"], msg["p"], msg["v"])
             return
         if kind == "ev":
+            if msg["i"] is not None and self.log is not self.memory_log and "m" not in msg:
+                self.memory_log.note(show_id, msg["i"])  # for reads while Redis is away
             if msg["u"] is not None:
                 body = msg["p"]
                 event, payload = ("tick", f'{{"events":[[{dumps(msg["e"])},{body}]]}}') \
@@ -201,20 +205,37 @@ class Hub:
         elif kind == "latest" and msg.get("o") != self.node_id:
             self.fanout.set_latest(show_id, msg["f"])
 
-    async def _append(self, show_id: int, event: str, text: str, staff_only: bool) -> int:
+    async def _append(
+        self, show_id: int, event: str, text: str, staff_only: bool
+    ) -> tuple[int, bool]:
+        """Log an event: (its id, whether the shared log holds it)."""
         try:
             event_id = await self.log.append(show_id, event, text, staff_only)
         except (RedisError, OSError) as exc:
             if not self._log_degraded:
                 log.warning("room log lost Redis (%s); logging on this node only", exc)
             self._log_degraded = True
-            return self.memory_log.append_now(show_id, event, text, staff_only)
+            return self.memory_log.append_now(show_id, event, text, staff_only), False
         if self._log_degraded:
             log.info("room log reached Redis again")
             self._log_degraded = False
         if self.log is not self.memory_log:
             self.memory_log.note(show_id, event_id)
-        return event_id
+        return event_id, True
+
+    async def read_log(self, show_id: int, after: int | None, staff: bool) -> Missed:
+        """What a joining client missed; from this node's memory while Redis is away
+        (exact after the newest id this node saw in Redis, `reset` before it)."""
+        try:
+            missed = await self.log.read(show_id, after, staff)
+        except (RedisError, OSError) as exc:
+            if not self._log_degraded:
+                log.warning("room log lost Redis (%s); reading this node's memory", exc)
+            self._log_degraded = True
+            if after is not None and not self.memory_log.knows(show_id):
+                return Missed([], True, None)
+            return await self.memory_log.read(show_id, after, staff)
+        return missed
 
     def _stuck(self, conn: Conn) -> None:
         """A socket that stopped reading: drop it; it reconnects and resumes."""
@@ -257,6 +278,9 @@ class Hub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         await self.sio.shutdown()
+        wheel = getattr(self.sio.eio, "ping_wheel", None)
+        if wheel is not None:
+            wheel.stop()
         await self.counters.withdraw()
         if self._unsubscribe is not None:
             self._unsubscribe()

@@ -177,7 +177,7 @@ async def _join(hub: Hub, conn: Conn, body: JoinIn) -> dict[str, Any]:
             await loops.sync_viewers(hub, show_id)  # first sight of this show on this node
         hub.fanout.set_viewers(show_id, hub.viewers(show_id))
         # The log first, then the state: the snapshot is at least as new as the cursor.
-        missed = await hub.log.read(show_id, body.after, conn.is_console)
+        missed = await hub.read_log(show_id, body.after, conn.is_console)
         state: dict[str, Any] = {}
         for provider in hub.state_providers:
             try:

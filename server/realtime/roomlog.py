@@ -80,9 +80,14 @@ class MemoryLog:
         return event_id
 
     def note(self, show_id: int, event_id: int) -> None:
-        """Keep ids above one seen elsewhere (after falling back from Redis)."""
+        """An id logged in Redis: keep new ids above it, and, when this ring stands in
+        for Redis, answer `reset` to anyone resuming from before it (the ring lacks it)."""
         ring = self._ring(show_id)
         ring.last = max(ring.last, event_id)
+        ring.floor = max(ring.floor, event_id)
+
+    def knows(self, show_id: int) -> bool:
+        return show_id in self._rings
 
     async def read(self, show_id: int, after: int | None, staff: bool) -> Missed:
         ring = self._rings.get(show_id)

@@ -14,15 +14,19 @@
 // Acks: emit() resolves with the server's ack, or with {ok: false, error: "timeout"} after
 // `ackTimeout` ms, or {ok: false, error: "offline"} while disconnected. It never rejects.
 // Reconnect: exponential backoff with jitter (0.5 s doubling up to 10 s). After a reconnect
-// the joined show is joined again with `after` = the last event id seen; the ack's `missed`
-// entries are dispatched, and anything with an id at or below the last one seen is dropped,
-// so page code sees every event once. A `reset` ack means the gap was too old: "state" is
-// then the whole truth (a "reset" event fires first).
+// the joined show is joined again with `after` = the floor (every id at or below it was seen
+// or folded into "state"); the ack's `missed` entries are dispatched. An event whose id is at
+// or below the floor, or was already seen above it, is dropped, so page code sees every event
+// once even when two nodes' events arrive out of id order. A `reset` ack means the gap was
+// too old: "state" is then the whole truth (a "reset" event fires first).
 // Other events: "connect", "disconnect" (reason), "connect_error" (err with .code).
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 const PERMANENT = /^(token_|login_required|staff_only|permission_denied)/;
+// Ids are µs timestamps. Events published at once on two nodes may arrive out of id order,
+// never more than this far apart; older than newest - SLACK_US, an unseen id cannot come.
+export const SLACK_US = 5_000_000;
 
 export function connect(namespace = "/", options = {}) {
   return new Socket(namespace, options);
@@ -36,7 +40,10 @@ export class Socket {
     this.connected = false;
     this.closed = false;
     this.showId = null;
-    this.lastId = null;
+    this.lastId = null; // the newest event id seen
+    this.floor = null; // every id <= floor was seen (or is in "state")
+    this._seen = new Set(); // ids above the floor that were seen
+    this._firstId = null; // the oldest id seen since the join
     this._handlers = new Map();
     this._acks = new Map();
     this._nextAck = 1;
@@ -77,7 +84,7 @@ export class Socket {
   }
 
   async join(showId) {
-    if (this.showId !== showId) this.lastId = null;
+    if (this.showId !== showId) this._forget();
     this.showId = showId;
     await this._whenConnected();
     return this._join();
@@ -85,8 +92,15 @@ export class Socket {
 
   async leave() {
     this.showId = null;
-    this.lastId = null;
+    this._forget();
     return this.emit("leave", {});
+  }
+
+  _forget() {
+    this.lastId = null;
+    this._firstId = null;
+    this.floor = null;
+    this._seen = new Set();
   }
 
   close() {
@@ -254,10 +268,19 @@ export class Socket {
     const payload = args[0];
     const id = payload && typeof payload.id === "number" ? payload.id : null;
     if (id !== null) {
-      if (this.lastId !== null && id <= this.lastId) return; // seen already
-      this.lastId = id;
+      if ((this.floor !== null && id <= this.floor) || this._seen.has(id)) return; // seen
+      this._seen.add(id);
+      if (this.lastId === null || id > this.lastId) this.lastId = id;
+      if (this._firstId === null || id < this._firstId) this._firstId = id;
+      if (this._seen.size > 1024) this._raiseFloor(this.lastId - SLACK_US);
     }
     this._dispatch(name, ...args);
+  }
+
+  _raiseFloor(floor) {
+    if (this.floor !== null && floor <= this.floor) return;
+    this.floor = floor;
+    for (const id of this._seen) if (id <= floor) this._seen.delete(id);
   }
 
   _dispatch(event, ...args) {
@@ -281,7 +304,14 @@ export class Socket {
 
   async _join() {
     const body = { show_id: this.showId };
-    if (this.lastId !== null) body.after = this.lastId;
+    if (this.lastId !== null) {
+      // Nothing older than newest - SLACK_US can still arrive. With no floor yet (the log
+      // was empty when this show was joined), nothing older than the first id seen exists.
+      let floor = this.lastId - SLACK_US;
+      if (this.floor === null) floor = Math.max(floor, this._firstId - 1);
+      this._raiseFloor(floor);
+    }
+    if (this.floor !== null) body.after = Math.max(0, this.floor);
     const ack = await this.emit("join", body);
     if (!ack || !ack.ok) {
       throw Object.assign(new Error((ack && ack.error) || "join_failed"), {
@@ -292,8 +322,10 @@ export class Socket {
     if (ack.reset) this._dispatch("reset");
     this._dispatch("state", ack.state || {});
     for (const [name, payload] of ack.missed || []) this._deliver(name, [payload]);
-    if (typeof ack.cursor === "number" && (this.lastId === null || ack.cursor > this.lastId)) {
-      this.lastId = ack.cursor;
+    if (typeof ack.cursor === "number") {
+      // Everything up to the cursor is in "state" or was in `missed`.
+      this._raiseFloor(ack.cursor);
+      if (this.lastId === null || ack.cursor > this.lastId) this.lastId = ack.cursor;
     }
     return ack;
   }

@@ -190,11 +190,11 @@ class ChatService:
         payload = message.payload()
         if shadow:
             # The author sees it like any other message; nobody else gets it.
-            sent = await self.hub.publish(show_id, "chat", payload, coalesce=True,
-                                          logged=False, only_user=principal.id)
-            if not sent:
-                # Unlogged events may carry no id: make one in the same µs-clock space.
-                sent = max(int(now * 1_000_000), self._last_id + 1)
+            # Unlogged events get no id from the hub: make one in the same µs-clock space
+            # and send it along, so the author's screen (and its buttons) can refer to it.
+            sent = max(int(now * 1_000_000), self._last_id + 1)
+            await self.hub.publish(show_id, "chat", message.with_id(sent).payload(),
+                                   coalesce=True, logged=False, only_user=principal.id)
         else:
             sent = await self.hub.publish(show_id, "chat", payload, coalesce=True, logged=True)
             if sent is None:

@@ -10,7 +10,7 @@ from server.keys import AUTH, BUS, HOOKS, HUB, REDIS, SETTINGS, SIO
 from server.realtime import namespaces
 from server.realtime.fanout import CONSOLE, LIVE, Conn
 from server.realtime.hub import Ctx, Hub
-from server.realtime.manager import SlimManager
+from server.realtime.manager import SlimManager, SlimRedisManager
 from server.realtime.websocket import PingWheel, SlimQueue, speed_up, websocket_class
 
 __all__ = ["CONSOLE", "LIVE", "Conn", "Ctx", "Hub", "setup"]
@@ -19,13 +19,19 @@ __all__ = ["CONSOLE", "LIVE", "Conn", "Ctx", "Hub", "setup"]
 def setup(app: web.Application) -> None:
     """Attach Socket.IO to the app, build the Hub under app[HUB], start/stop it with the app.
 
-    Cross-node delivery is the hub's own, through app[BUS]; python-socketio's Redis
-    manager is not used (it would be a second, unused path through Redis).
+    Cross-node delivery of show events is the hub's own, through app[BUS]. With Redis
+    set, python-socketio's Redis manager is attached as well, so that a plain
+    `sio.emit(to=sid)` or `sio.disconnect(sid)` reaches a socket on any node (ADR 0004).
     """
     settings = app[SETTINGS]
+    manager: SlimManager | SlimRedisManager
+    if settings.redis_url:
+        manager = SlimRedisManager(settings.redis_url, channel=settings.redis_prefix + "sio")
+    else:
+        manager = SlimManager()
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
-        client_manager=SlimManager(),
+        client_manager=manager,
         cors_allowed_origins=[settings.public_base_url],
         max_http_buffer_size=64 * 1024,
         ping_interval=25,
@@ -52,3 +58,11 @@ def setup(app: web.Application) -> None:
     app[SIO] = sio
     app[HUB] = hub
     app[HOOKS].append((hub.start, hub.stop))
+    if isinstance(manager, SlimRedisManager):
+
+        async def start_manager() -> None:
+            # Start its Redis listener now rather than at the first connection.
+            sio.manager_initialized = True
+            manager.initialize()
+
+        app[HOOKS].insert(0, (start_manager, manager.close))

@@ -91,11 +91,15 @@ class Hub:
 
         `coalesce=True` rides the next tick; otherwise it goes out at once, after the
         show's pending tick. `staff_only` reaches `/console` only. `only_user` reaches that
-        viewer's sockets only and is never logged. The id is also put in the payload."""
+        viewer's sockets only, is never logged and keeps the payload's own `id`. A logged
+        event's id is also put in the payload."""
         _check_show(show_id)
         if not EVENT_NAME.match(event) or event in RESERVED:
             raise ValueError(f"not a publishable event name: {event!r}")
-        text = dumps({k: v for k, v in payload.items() if k != "id"})
+        # Logged events get the log's id. An unlogged private event (shadow-hidden chat)
+        # keeps the id its publisher gave it, so the recipient can still refer to it.
+        keep_id = only_user is not None
+        text = dumps(payload if keep_id else {k: v for k, v in payload.items() if k != "id"})
         event_id: int | None = None
         in_redis = True
         if logged and only_user is None:

@@ -1,4 +1,4 @@
-"""Socket.IO's in-process manager without a room per socket.
+"""Socket.IO's managers without a room per socket.
 
 python-socketio puts every socket in a room of its own (a bidict: two dicts, about
 0.5 KiB) and, on each disconnect, scans every room of the namespace for the socket, so
@@ -9,14 +9,16 @@ in the namespace's list of sockets), so `sio.emit(..., to=sid)` behaves as befor
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 import socketio
 
 
-class SlimManager(socketio.AsyncManager):  # type: ignore[misc]
-    """AsyncManager whose sid rooms are virtual: looked up, never stored."""
+class SlimRooms:
+    """Sid rooms made virtual: looked up, never stored. Mixed into a Socket.IO manager."""
 
     def basic_enter_room(
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
@@ -43,3 +45,26 @@ class SlimManager(socketio.AsyncManager):  # type: ignore[misc]
         if self.eio_sid_from_sid(sid, namespace) is not None:
             rooms.insert(0, sid)
         return rooms
+
+
+class SlimManager(SlimRooms, socketio.AsyncManager):  # type: ignore[misc]
+    """One node: Socket.IO's in-process manager with virtual sid rooms."""
+
+
+class SlimRedisManager(SlimRooms, socketio.AsyncRedisManager):  # type: ignore[misc]
+    """Several nodes: `sio.emit(to=sid)` and `sio.disconnect(sid)` reach a socket on any
+    node through Redis. The hub's own traffic never takes this path (ADR 0004)."""
+
+    async def close(self) -> None:
+        """Stop the listener and close its Redis connections (python-socketio has no
+        shutdown of its own for them)."""
+        task = getattr(self, "thread", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for name in ("pubsub", "redis"):
+            conn = getattr(self, name, None)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.aclose()

@@ -102,6 +102,8 @@ async def test_full_width_latin_and_shadow_seen_by_author_only(node: Node) -> No
     await author.wait_until(lambda: len(author.named("chat")) == 2)
     assert chat_texts(author) == ["ＣＨＥＡＰ ｐｉｌｌｓ here", "normal words"]
     assert author.named("chat")[1]["id"] == visible["id"]
+    # The author's copy carries the id its ack gave, so the screen can refer to it.
+    assert author.named("chat")[0]["id"] == shadow["id"]
     late = await viewer(node, show, "late")
     history = late.joined["state"]["chat"]["messages"]  # type: ignore[attr-defined]
     assert [m["text"] for m in history] == ["normal words"]

@@ -196,9 +196,10 @@ class ChatService:
             await self.hub.publish(show_id, "chat", message.with_id(sent).payload(),
                                    coalesce=True, logged=False, only_user=principal.id)
         else:
-            sent = await self.hub.publish(show_id, "chat", payload, coalesce=True, logged=True)
-            if sent is None:
+            logged_id = await self.hub.publish(show_id, "chat", payload, coalesce=True)
+            if logged_id is None:
                 raise Unavailable("unavailable", "chat is not available")
+            sent = logged_id
         self._last_id = max(self._last_id, sent)
         message = message.with_id(sent)
         await self.history.append(message)

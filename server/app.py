@@ -62,6 +62,7 @@ def create_app(
     """Build the application. What the caller passes in (engine, redis), the caller closes."""
     app = web.Application(
         middlewares=[
+            realtime.socketio_shortcut,
             request_id_middleware,
             security_headers_middleware,
             problem_middleware,

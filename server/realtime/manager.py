@@ -17,7 +17,7 @@ from typing import Any
 import socketio
 
 
-class SlimRooms:
+class SlimRooms(socketio.AsyncManager):  # type: ignore[misc]
     """Sid rooms made virtual: looked up, never stored. Mixed into a Socket.IO manager."""
 
     def basic_enter_room(

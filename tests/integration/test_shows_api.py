@@ -344,7 +344,8 @@ async def test_pages(node: Node) -> None:
     assert 'id="player"' in page
     assert 'id="pinned"' in page
     assert "/static/js/live.js" in page
-    assert f'<section id="chat" class="chat" data-show-id="{live["id"]}" data-mode="viewer">' in page
+    chat_slot = f'<section id="chat" class="chat" data-show-id="{live["id"]}" data-mode="viewer">'
+    assert chat_slot in page
     assert live["stream_key"] not in page
     for path in (f"/live/{draft['id']}", "/live/nope", "/live/999999999"):
         async with node.http.get(path) as resp:

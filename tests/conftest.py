@@ -258,3 +258,25 @@ async def api_token(app: web.Application, *scopes: str) -> str:
 
 def auth_service(engine: AsyncEngine, settings: Settings) -> AuthService:
     return AuthService(make_sessions(engine), settings)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    import shutil
+
+    from playwright.async_api import async_playwright
+
+    if not shutil.which(CHROMIUM):
+        service_missing("Chromium", f"{CHROMIUM} is not installed")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

@@ -3,31 +3,14 @@ message from an open viewer page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.conftest import StartNode
 from tests.integration.chat_support import console, live_show, say, viewer
 
 pytestmark = pytest.mark.browser
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        try:
-            chromium = await pw.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        except Exception as exc:
-            pytest.skip(f"Chromium is not available: {exc}")
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def test_markup_shows_as_text_and_hide_removes_it(

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.conftest import StartNode, api_token, create_staff
 from tests.integration.test_shows_api import call, make_product, make_show
 
 pytestmark = pytest.mark.browser
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Filled by other work (the chat panel) or asked for by the browser on its own.
 OPTIONAL = ("/static/js/chat.js", "/favicon.ico")
 SCOPES = ("shows:read", "shows:write", "shows:control", "catalog:read", "catalog:write")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        try:
-            chromium = await pw.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        except Exception as exc:
-            pytest.skip(f"Chromium is not available: {exc}")
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def test_host_pins_and_viewer_sees_the_card(start_node: StartNode, browser: Browser) -> None:

@@ -3,8 +3,6 @@ resume after the server drops the connection that delivers the gap exactly once.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +13,6 @@ from tests.integration.realtime_support import eventually, guest_token, new_show
 from tests.integration.test_realtime import bare
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 OPEN = """
 async ([token, showId]) => {
@@ -37,18 +34,8 @@ async ([token, showId]) => {
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Chromium is not installed")
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield await browser.new_page()
-        finally:
-            await browser.close()
+async def page(browser: Any) -> Any:
+    return await browser.new_page()
 
 
 async def seen(page: Any, name: str) -> list[Any]:

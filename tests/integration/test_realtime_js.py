@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from server.keys import HUB
-from tests.conftest import Node, StartNode
+from tests.conftest import Node, StartNode, service_missing
 from tests.integration.realtime_support import guest_token, new_show_id
 from tests.integration.test_realtime import bare
 
@@ -25,14 +25,14 @@ def node_bin() -> str:
     """Node with socket.io-client installed (npm install in tests/js on first use)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip("Node.js is not installed")
+        service_missing("Node.js", "node or npm is not installed")
     if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
         import subprocess
 
         done = subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=JS_DIR,
                               capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0:
-            pytest.skip(f"npm install failed: {done.stderr[-300:]}")
+            service_missing("socket.io-client", f"npm install failed: {done.stderr[-300:]}")
     return node
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from server.keys import HUB
-from tests.conftest import Node, StartNode
+from tests.conftest import Node, StartNode, service_missing
 from tests.integration.realtime_support import Client, eventually, guest_token, new_show_id
 from tests.integration.tcp_proxy import TcpProxy
 from tests.integration.test_realtime import bare
@@ -93,7 +93,7 @@ async def test_concurrent_publishers_on_two_nodes_reach_page_code_exactly_once(
 ) -> None:
     node_bin = shutil.which("node")
     if node_bin is None:
-        pytest.skip("Node.js is not installed")
+        service_missing("Node.js", "node is not installed")
     parts = urlsplit(redis_url)
     slow_url = redis_url.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{slow_link.port}")
     a = bare(await start_node(redis_url=slow_url))

@@ -7,7 +7,6 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -20,7 +19,7 @@ from chat.domain import (
     is_moderator,
 )
 from chat.history import RECENT, BatchWriter, History
-from chat.limits import FloodGuard, FloodRule, SlowMode, TokenBucket
+from chat.limits import ChatLimits, LimitAsk, Limiter, LocalLimits
 from chat.nonces import Nonces
 from chat.state import ChatState
 from chat.words import KeywordMatcher, WordAction, skeleton
@@ -28,6 +27,9 @@ from server.auth.domain import Principal
 from server.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited, Unavailable
 
 log = logging.getLogger("onair.chat")
+
+_REFUSALS = {"rate_limited": "too many messages", "slow_mode": "slow mode is on",
+             "repeated_text": "you sent this already"}
 
 KeywordHook = Callable[[ChatMessage], Awaitable[None]]
 
@@ -54,16 +56,7 @@ class Caller(Protocol):
     def ip(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ChatLimits:
-    viewer_messages: int = 20
-    viewer_period: float = 30.0
-    staff_messages: int = 120
-    staff_period: float = 30.0
-    guest_ip_messages: int = 60  # all guests behind one address together
-    guest_ip_period: float = 30.0
-    max_chars: int = 200
-    flood: FloodRule = field(default_factory=FloodRule)
+__all__ = ["ChatLimits", "ChatService"]
 
 
 def error_ack(exc: DomainError) -> dict[str, Any]:
@@ -96,6 +89,7 @@ class ChatService:
     def __init__(
         self, hub: Publisher, state: ChatState, history: History, writer: BatchWriter,
         nonces: Nonces, clock: Callable[[], float], limits: ChatLimits | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.hub = hub
         self.state = state
@@ -103,8 +97,8 @@ class ChatService:
         self.writer = writer
         self.nonces = nonces
         self.clock = clock
+        self.limiter: Limiter = limiter or LocalLimits()
         self.set_limits(limits or ChatLimits())
-        self._slow = SlowMode()
         self.rate = ChatRate()
         self._hooks: dict[str, list[KeywordHook]] = {}
         self._keywords = KeywordMatcher()
@@ -113,12 +107,9 @@ class ChatService:
         self._last_id = 0
 
     def set_limits(self, limits: ChatLimits) -> None:
-        """Replace the sending limits (buckets start full again)."""
+        """Replace the sending limits (this node's buckets start full again)."""
         self.limits = limits
-        self._viewers = TokenBucket(limits.viewer_messages, limits.viewer_period)
-        self._staff = TokenBucket(limits.staff_messages, limits.staff_period)
-        self._guest_ips = TokenBucket(limits.guest_ip_messages, limits.guest_ip_period)
-        self._flood = FloodGuard(limits.flood)
+        self.limiter.configure(limits)
 
     async def send(self, caller: Caller, data: Any) -> dict[str, Any]:
         """Socket event `chat` {text, nonce, reply_to?}. Ack {"ok": true, "id": n} or
@@ -154,24 +145,10 @@ class ChatService:
         chat = await self.state.show(show_id)
         check_may_speak(chat.settings, principal, self.state.joined_at(show_id, principal.id), now)
         self.state.sanctions.check(show_id, principal.id, now)
-        bucket = self._staff if principal.is_staff else self._viewers
-        wait = bucket.take(principal.id, now)
-        if not wait and principal.guest and caller.ip:
-            wait = self._guest_ips.take(caller.ip, now)
-        if wait:
-            raise RateLimited("rate_limited", "too many messages", retry_after=wait)
         moderator = is_moderator(principal)
-        slow_key = f"{show_id}:{principal.id}"
-        if chat.settings.slow_seconds and not moderator:
-            wait = self._slow.wait(slow_key, chat.settings.slow_seconds, now)
-            if wait:
-                raise RateLimited("slow_mode", "slow mode is on", retry_after=wait)
         skel = skeleton(text)
         shadow = False
         if not moderator:
-            wait = self._flood.wait(principal.id, skel, now)
-            if wait:
-                raise RateLimited("repeated_text", "you sent this already", retry_after=wait)
             host = self.state.links.first_refused(text)
             if host is not None:
                 raise Forbidden("link_not_allowed", "links to this site are not allowed",
@@ -182,6 +159,18 @@ class ChatService:
             shadow = verdict.action is WordAction.SHADOW
             text = verdict.text
         reply_to = await self._reply(show_id, data.get("reply_to"))
+        # Last of the checks: the limiter records the message when it lets it through,
+        # so a message refused for another reason costs the sender nothing.
+        refusal = await self.limiter.check(LimitAsk(
+            user_id=principal.id, staff=principal.is_staff,
+            guest_ip=caller.ip if principal.guest else None,
+            slow_key=f"{show_id}:{principal.id}",
+            slow_seconds=0 if moderator else chat.settings.slow_seconds,
+            skeleton=skel, check_flood=not moderator,
+        ), now)
+        if refusal is not None:
+            raise RateLimited(refusal.code, _REFUSALS.get(refusal.code, "slow down"),
+                              retry_after=refusal.retry_after)
         message = ChatMessage(
             show_id=show_id, user_id=principal.id, nickname=principal.name,
             badges=badges_for(principal), text=text, at=datetime.fromtimestamp(now, UTC),
@@ -204,8 +193,6 @@ class ChatService:
         message = message.with_id(sent)
         await self.history.append(message)
         self.writer.add(message)
-        self._slow.record(slow_key, now)
-        self._flood.record(principal.id, skel, now)
         self.rate.add(show_id, now)
         if self._hooks and not shadow:
             for keyword in self._keywords.find(skel):

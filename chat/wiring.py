@@ -12,6 +12,8 @@ from aiohttp import web
 from chat import events, http
 from chat.history import BatchWriter, History, MemoryHistory, RedisHistory
 from chat.keys import CHAT, Chat
+from chat.limits import Limiter, LocalLimits
+from chat.limits_redis import RedisLimits
 from chat.moderation import ModerationService
 from chat.nonces import MemoryNonces, Nonces, RedisNonces
 from chat.service import ChatService
@@ -52,15 +54,18 @@ def install(app: web.Application) -> list[Operation]:
     state = ChatState(store, app[BUS], clock, redis, settings.redis_prefix)
     history: History
     nonces: Nonces
+    limiter: Limiter
     if redis is not None:
         history = RedisHistory(redis, settings.redis_prefix)
         nonces = RedisNonces(redis, settings.redis_prefix)
+        limiter = RedisLimits(redis, settings.redis_prefix)
     else:
         history = MemoryHistory()
         nonces = MemoryNonces()
+        limiter = LocalLimits()
     writer = BatchWriter(sessions, app[ENGINE].dialect.name)
     hub = _HubPort(app)
-    chat = ChatService(hub, state, history, writer, nonces, clock)
+    chat = ChatService(hub, state, history, writer, nonces, clock, limiter=limiter)
     moderation = ModerationService(hub, state, store, history, clock)
     app[CHAT] = Chat(chat, moderation, store)
 

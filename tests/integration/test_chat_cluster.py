@@ -1,6 +1,6 @@
 """Chat across two nodes sharing Redis (and the database): hides reach viewers on the
-other node, and a viewer who loses its connection while 1,000 messages flow resumes with
-exactly the gap."""
+other node, sending limits hold across nodes, and a viewer who loses its connection while
+1,000 messages flow resumes with exactly the gap."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from chat.service import ChatLimits
 from tests.conftest import Node, StartNode
 from tests.integration.chat_support import (
+    Clock,
     chat_ids,
     chat_of,
     console,
@@ -122,4 +123,48 @@ async def test_resume_gets_exactly_the_gap_while_1000_messages_flow(
     assert len(before) == len(set(before))
     assert set(before) | set(missed) | set(chat_ids(again)) == everything
     for client in (again, *senders):
+        await client.close()
+
+
+async def test_limits_hold_across_nodes(pair: tuple[Node, Node]) -> None:
+    a, b = pair
+    clock = Clock()
+    for node in pair:
+        chat_of(node).chat.clock = clock
+    show = await live_show(a.app)
+    token = guest_token(a.app, "both")
+    on_a = await viewer(a, show, token=token)
+    on_b = await viewer(b, show, token=token)
+    # 20 per 30 s counted once for the user, whichever node each message goes through.
+    for i in range(20):
+        assert (await say((on_a, on_b)[i % 2], f"message {i}"))["ok"]
+    assert await say(on_a, "one too many") == {
+        "ok": False, "error": "rate_limited", "retry_after": 1.5}
+    clock.now += 1.0
+    assert await say(on_b, "one too many") == {
+        "ok": False, "error": "rate_limited", "retry_after": 0.5}
+    clock.now += 0.5
+    assert (await say(on_b, "the 21st, a token later"))["ok"]
+    assert await say(on_a, "and no more") == {
+        "ok": False, "error": "rate_limited", "retry_after": 1.5}
+    clock.now += 30
+
+    # Slow mode set on node A holds for a send on node B.
+    mod = await console(a, show)
+    assert (await mod.call("chat_moderate", {"action": "settings", "slow_seconds": 10}))["ok"]
+    await on_b.wait_until(lambda: bool(on_b.named("chat_settings")))
+    assert (await say(on_a, "first"))["ok"]
+    clock.now += 4
+    assert await say(on_b, "second") == {"ok": False, "error": "slow_mode", "retry_after": 6.0}
+    clock.now += 6
+    assert (await say(on_b, "second"))["ok"]
+
+    # The same text a third time within 30 s, through the other node.
+    clock.now += 10
+    assert (await say(on_a, "응모"))["ok"]
+    clock.now += 10
+    assert (await say(on_b, "응 모!"))["ok"]
+    clock.now += 10
+    assert await say(on_a, "응모") == {"ok": False, "error": "repeated_text", "retry_after": 10.0}
+    for client in (on_a, on_b, mod):
         await client.close()

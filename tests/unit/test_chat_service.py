@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat.domain import ChatMessage, Sanction
 from chat.history import MemoryHistory
+from chat.limits_redis import RedisLimits
 from chat.moderation import ModerationService
 from chat.nonces import MemoryNonces
 from chat.service import ChatService
@@ -342,3 +344,35 @@ async def test_stats_count_the_last_minute(world: World) -> None:
     assert await world.chat.stats(SHOW) == {"chat": {"per_minute": 2}}
     world.clock.now += 61
     assert await world.chat.stats(SHOW) == {"chat": {"per_minute": 0}}
+
+
+async def test_a_refused_message_costs_nothing(world: World) -> None:
+    await world.moderation.handle(HOST, SHOW, {"action": "settings", "slow_seconds": 10})
+    assert (await send(world, MEMBER, "first", "n1"))["ok"]
+    for i in range(30):
+        assert (await send(world, MEMBER, "again", f"s{i}"))["error"] == "slow_mode"
+        assert (await send(world, MEMBER, "씨 발", f"w{i}"))["error"] == "blocked_word"
+    world.clock.now += 10
+    assert (await send(world, MEMBER, "again", "n2"))["ok"]
+
+
+class DownRedis:
+    """Stands in for a Redis client whose connection is gone."""
+
+    def register_script(self, source: str) -> Any:
+        async def run(**_: Any) -> Any:
+            raise RedisConnectionError("connection refused")
+
+        return run
+
+
+async def test_redis_limits_fall_back_to_memory_when_redis_is_away(
+    world: World, caplog: pytest.LogCaptureFixture,
+) -> None:
+    world.chat.limiter = RedisLimits(DownRedis(), "t:")  # type: ignore[arg-type]
+    for i in range(20):
+        assert (await send(world, MEMBER, f"m{i}", f"n{i}"))["ok"]
+    assert await send(world, MEMBER, "one more", "x") == {
+        "ok": False, "error": "rate_limited", "retry_after": 1.5}
+    assert [r.getMessage() for r in caplog.records if "lost Redis" in r.getMessage()] == [
+        "chat limits lost Redis (connection refused); this node counts alone"]

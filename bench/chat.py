@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--servers", default="onair,node,pysio")
     parser.add_argument("--load-procs", type=int, default=1)
     parser.add_argument("--tick-ms", type=int)
+    parser.add_argument("--redis", metavar="URL",
+                        help="ONAIR runs with Redis (room log, bus, presence, chat limits)")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--profile", type=Path,
                         help="py-spy flame graphs of the Python servers over the window, here")
@@ -134,7 +136,8 @@ async def main(argv: list[str] | None = None) -> int:
         for rate in args.rate_list:
             key = f"{rate:g}"
             results[key] = {}
-            for spec in h.server_specs(names, tmpdir / key, tick_ms=args.tick_ms):
+            for spec in h.server_specs(names, tmpdir / key, tick_ms=args.tick_ms,
+                                       redis_url=args.redis):
                 print(f"... {h.LABELS[spec.name]} at {key} msg/s", file=sys.stderr, flush=True)
                 try:
                     results[key][spec.name] = await run_one(spec, rate, args, tmpdir)
@@ -152,7 +155,8 @@ async def main(argv: list[str] | None = None) -> int:
         "bench": "chat",
         "params": {"viewers": args.viewers, "rates": args.rate_list,
                    "duration_s": args.duration, "warmup_s": args.warmup,
-                   "load_procs": args.load_procs, "tick_ms": args.tick_ms, "smoke": args.smoke},
+                   "load_procs": args.load_procs, "tick_ms": args.tick_ms, "smoke": args.smoke,
+                   "redis": bool(args.redis)},
         "machine": h.machine(),
         "results": results,
         **summary,

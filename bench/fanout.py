@@ -132,7 +132,7 @@ async def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     with h.temp_dir() as tmp:
         tmpdir = Path(tmp)
-        for spec in h.server_specs(names, tmpdir, tick_ms=args.tick_ms,
+        for spec in h.server_specs(names, tmpdir, tick_ms=args.tick_ms, redis_url=args.redis,
                                    trace_memory=args.trace_memory):
             print(f"... {h.LABELS[spec.name]}", file=sys.stderr, flush=True)
             try:
@@ -150,7 +150,8 @@ async def main(argv: list[str] | None = None) -> int:
         "bench": "fanout",
         "params": {"viewers": args.viewers, "rate": args.rate, "duration_s": args.duration,
                    "warmup_s": args.warmup, "load_procs": args.load_procs,
-                   "tick_ms": args.tick_ms, "smoke": args.smoke},
+                   "tick_ms": args.tick_ms, "smoke": args.smoke,
+                   "redis": bool(args.redis)},
         "machine": h.machine(),
         "servers": results,
         **summary,

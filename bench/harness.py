@@ -184,7 +184,7 @@ def python_env() -> dict[str, str]:
 
 
 def server_specs(names: list[str], tmp: Path, *, tick_ms: int | None = None,
-                 trace_memory: bool = False) -> list[ServerSpec]:
+                 trace_memory: bool = False, redis_url: str | None = None) -> list[ServerSpec]:
     node = shutil.which("node") or "node"
     specs = {
         "onair": ServerSpec(
@@ -192,6 +192,7 @@ def server_specs(names: list[str], tmp: Path, *, tick_ms: int | None = None,
             [sys.executable, str(BENCH_DIR / "servers" / "onair.py"),
              "--data-dir", str(tmp / "onair")]
             + (["--tick-ms", str(tick_ms)] if tick_ms else [])
+            + (["--redis-url", redis_url] if redis_url else [])
             + (["--tracemalloc"] if trace_memory else []),
             env=python_env(),
             guest_token_path="/api/v1/viewer/guest",

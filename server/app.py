@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broadcasts import wiring as broadcasts_wiring
@@ -75,10 +75,13 @@ def create_app(
         engine = make_engine(settings.database_url)
     own_redis = redis is None and settings.redis_url is not None
     if redis is None and settings.redis_url is not None:
-        redis = Redis.from_url(
-            settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
-            health_check_interval=15,
+        # A burst of chat (a thousand senders in one tick) asks for many connections at
+        # once: callers wait for a free one rather than fail with "too many connections".
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_pool_size, timeout=5,
+            socket_connect_timeout=2, socket_timeout=5, health_check_interval=15,
         )
+        redis = Redis.from_pool(pool)  # closing the client closes the pool
     sessions = make_sessions(engine)
     bus: Bus = RedisBus(
         redis, settings.node_id, prefix=settings.redis_prefix + "bus:"

@@ -43,6 +43,7 @@ class Settings:
     presence_ttl_seconds: int = 10
     room_log_size: int = 5000
     redis_prefix: str = "onair:"
+    redis_pool_size: int = 32
     node_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
     def __post_init__(self) -> None:
@@ -170,6 +171,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "whep_max_viewers": 0,
         "presence_ttl_seconds": 2,
         "room_log_size": 100,
+        "redis_pool_size": 2,
     }
     for name, minimum in int_limits.items():
         if name in raw:

@@ -75,7 +75,8 @@ async def publish(hub: Any, show_id: int, rate: float, seconds: float) -> dict[s
     return {"done": "publish", "sent": sent}
 
 
-async def main(data_dir: Path, tick_ms: int | None, trace: bool) -> None:
+async def main(data_dir: Path, tick_ms: int | None, trace: bool,
+               redis_url: str | None = None) -> None:
     if trace:
         tracemalloc.start(8)
     port = free_port()
@@ -87,6 +88,10 @@ async def main(data_dir: Path, tick_ms: int | None, trace: bool) -> None:
     )
     if tick_ms:
         settings = settings.with_(tick_ms=tick_ms)
+    if redis_url:
+        # The production path: room log in a Redis Stream, bus, presence, chat limits.
+        settings = settings.with_(redis_url=redis_url,
+                                  redis_prefix=f"onair-bench:{secrets.token_hex(4)}:")
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
@@ -125,6 +130,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--tick-ms", type=int)
+    parser.add_argument("--redis-url", help="run with Redis, as a multi-node deployment does")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="report where Python memory grows (inflates RSS: analysis only)")
     args = parser.parse_args()
@@ -136,4 +142,5 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:
         pass
-    sys.exit(asyncio.run(main(args.data_dir, args.tick_ms, args.tracemalloc)))
+    sys.exit(asyncio.run(main(args.data_dir, args.tick_ms, args.tracemalloc,
+                                           args.redis_url)))

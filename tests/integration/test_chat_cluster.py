@@ -168,3 +168,23 @@ async def test_limits_hold_across_nodes(pair: tuple[Node, Node]) -> None:
     assert await say(on_a, "응모") == {"ok": False, "error": "repeated_text", "retry_after": 10.0}
     for client in (on_a, on_b, mod):
         await client.close()
+
+
+async def test_a_burst_waits_for_redis_connections_instead_of_failing(
+    start_node: StartNode, redis_url: str
+) -> None:
+    """Many senders at once on a node with a small Redis pool: every message is accepted
+    (callers queue for a connection; none gets `unavailable`) and reaches a watcher."""
+    node = await start_node(redis_url=redis_url, redis_pool_size=3)
+    show = await live_show(node.app)
+    watcher = await viewer(node, show, "watcher")
+    senders = [await viewer(node, show, f"s{i}") for i in range(40)]
+    try:
+        acks = await asyncio.gather(*(say(c, f"burst {i}") for i, c in enumerate(senders)))
+        assert [a.get("error") for a in acks if not a["ok"]] == []
+        ids = {a["id"] for a in acks}
+        assert len(ids) == 40
+        await watcher.wait_until(lambda: ids <= set(chat_ids(watcher)))
+    finally:
+        for client in [watcher, *senders]:
+            await client.close()

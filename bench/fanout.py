@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--load-procs", type=int, default=1,
                         help="Node load-client processes (they share the machine's cores)")
     parser.add_argument("--tick-ms", type=int, help="ONAIR tick (default: the server's)")
+    parser.add_argument("--redis", metavar="URL",
+                        help="ONAIR runs with Redis (room log, bus, presence)")
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--profile", type=Path,
                         help="py-spy flame graphs of the Python servers over the window, here")

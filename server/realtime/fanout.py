@@ -45,8 +45,8 @@ class Conn:
         return self.namespace == CONSOLE
 
 
-# (id or None, name, payload JSON, staff_only)
-Pending = tuple[int | None, str, str, bool]
+# (id or None, the `[name, payload]` entry as JSON text, staff_only)
+Pending = tuple[int | None, str, bool]
 
 
 class Room:
@@ -77,6 +77,11 @@ class Room:
     @property
     def empty(self) -> bool:
         return not self.live and not self.console
+
+
+def tick_item(event: str, payload_json: str) -> str:
+    """One `[name, payload]` entry of a tick's `events`, as JSON text."""
+    return f"[{json.dumps(event)},{payload_json}]"
 
 
 def event_text(namespace: str, event: str, payload_json: str) -> str:
@@ -143,7 +148,8 @@ class Fanout:
             if event_id < room.max_id:
                 room.unsorted = True  # concurrent publishers: sort the tick by id
             room.max_id = max(room.max_id, event_id)
-        room.events.append((event_id, event, payload_json, staff))
+        # Encoded once here: both namespaces' ticks reuse the same entry text.
+        room.events.append((event_id, tick_item(event, payload_json), staff))
         self._mark(room)
 
     def set_viewers(self, show_id: int, count: int) -> None:
@@ -201,9 +207,9 @@ class Fanout:
         room.viewers = room.hearts = None
         if room.latest:
             for key, value in room.latest.items():
-                fields.append(f"{json.dumps(key)}:{_dumps(value)}")
+                fields.append(f"{json.dumps(key)}:{dumps(value)}")
             room.latest = {}
-        live_events = [e for e in events if not e[3]]
+        live_events = [e for e in events if not e[2]]
         if room.live and (live_events or fields):
             self._send_tick(room.live, LIVE, live_events, fields)
         if room.console and (events or fields):
@@ -214,8 +220,7 @@ class Fanout:
     ) -> None:
         parts = list(fields)
         if events:
-            items = ",".join(f"[{json.dumps(name)},{payload}]" for _, name, payload, _ in events)
-            parts.insert(0, f'"events":[{items}]')
+            parts.insert(0, f'"events":[{",".join(item for _, item, _ in events)}]')
         text = f'2{namespace},["tick",{{{",".join(parts)}}}]'
         sent = self.deliver(members.values(), frame_packet(text))
         self.deliveries += sent * max(1, len(events))
@@ -274,5 +279,6 @@ def _by_id(events: list[Pending]) -> list[Pending]:
     return [item for _, _, item in keyed]
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """Compact JSON, as every frame carries it."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

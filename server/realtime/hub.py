@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -15,7 +14,7 @@ from redis.exceptions import RedisError
 from server.auth.domain import Principal
 from server.bus import Bus
 from server.errors import DomainError
-from server.realtime.fanout import CONSOLE, LIVE, Conn, Fanout
+from server.realtime.fanout import CONSOLE, LIVE, Conn, Fanout, dumps, tick_item
 from server.realtime.presence import Counters
 from server.realtime.roomlog import MemoryLog, Missed, RedisLog, RoomLog
 from server.settings import Settings
@@ -35,9 +34,6 @@ StatsProvider = Callable[[int], Awaitable[dict[str, Any]]]
 ShowChecker = Callable[[int, Principal], Awaitable[None]]
 Hook = Callable[[Conn], Awaitable[None]]
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def with_id(payload_json: str, event_id: int) -> str:
@@ -193,7 +189,7 @@ class Hub:
                 self.memory_log.note(show_id, msg["i"])  # for reads while Redis is away
             if msg["u"] is not None:
                 body = msg["p"]
-                event, payload = ("tick", f'{{"events":[[{dumps(msg["e"])},{body}]]}}') \
+                event, payload = ("tick", f'{{"events":[{tick_item(msg["e"], body)}]}}') \
                     if msg["c"] else (msg["e"], body)
                 self.fanout.send_event(show_id, event, payload, only_user=msg["u"])
             elif msg["c"]:

@@ -7,7 +7,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from server.realtime.hub import CHANNEL, dumps
+from server.realtime.fanout import dumps
+from server.realtime.hub import CHANNEL
 
 if TYPE_CHECKING:
     from server.realtime.hub import Hub

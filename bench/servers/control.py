@@ -6,10 +6,33 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+async def paced_publish(
+    emit: Callable[[dict[str, Any]], Awaitable[Any]], rate: float, seconds: float
+) -> dict[str, Any]:
+    """Emit the bench message at `rate` for `seconds`, the same way on every server; an
+    emit that is behind is not made up after the deadline (a saturated server sends fewer).
+    Each text carries its send time (`bt=` ms) for the load client's latency samples."""
+    start = time.perf_counter()
+    deadline = start + seconds
+    sent = 0
+    while (now := time.perf_counter()) < deadline:
+        due = int((now - start) * rate)
+        while sent < due and time.perf_counter() < deadline:
+            sent += 1
+            await emit({
+                "n": sent,
+                "nickname": "host",
+                "text": f"bt={time.time() * 1000:.3f} the bench says hello",
+            })
+        await asyncio.sleep(0.002)
+    return {"done": "publish", "sent": sent}
 
 
 def rss_bytes(pid: int | None = None) -> int:

@@ -21,13 +21,12 @@ import os
 import secrets
 import socket
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from control import rss_bytes, serve_commands
+from control import paced_publish, rss_bytes, serve_commands
 
 from broadcasts.service import NewShow
 from server.app import create_app
@@ -54,25 +53,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-async def publish(hub: Any, show_id: int, rate: float, seconds: float) -> dict[str, Any]:
-    """Publish `msg` at `rate` for `seconds`, paced like the reference servers."""
-    start = time.perf_counter()
-    deadline = start + seconds
-    sent = 0
-    while (now := time.perf_counter()) < deadline:
-        due = int((now - start) * rate)
-        while sent < due and time.perf_counter() < deadline:
-            sent += 1
-            payload = {
-                "n": sent,
-                "nickname": "host",
-                "text": f"bt={time.time() * 1000:.3f} the bench says hello",
-            }
-            await hub.publish(show_id, "msg", payload, coalesce=True)
-        await asyncio.sleep(0.002)
-    return {"done": "publish", "sent": sent}
 
 
 async def main(data_dir: Path, tick_ms: int | None, trace: bool,
@@ -106,7 +86,9 @@ async def main(data_dir: Path, tick_ms: int | None, trace: bool,
 
     async def handle(cmd: dict[str, Any]) -> dict[str, Any] | None:
         if cmd["cmd"] == "publish":
-            return await publish(hub, show.id, cmd["rate"], cmd["seconds"])
+            return await paced_publish(
+                lambda payload: hub.publish(show.id, "msg", payload, coalesce=True),
+                cmd["rate"], cmd["seconds"])
         if cmd["cmd"] == "gc":
             gc.collect()
             answer: dict[str, Any] = {"done": "gc", "rss": rss_bytes()}

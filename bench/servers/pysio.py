@@ -13,12 +13,11 @@ import gc
 import json
 import os
 import sys
-import time
 from typing import Any
 
 import socketio
 from aiohttp import web
-from control import rss_bytes, serve_commands
+from control import paced_publish, rss_bytes, serve_commands
 
 SHOW_ID = 1
 ROOM = f"show:{SHOW_ID}"
@@ -58,26 +57,6 @@ def build() -> tuple[web.Application, socketio.AsyncServer]:
     return app, sio
 
 
-async def publish(sio: socketio.AsyncServer, rate: float, seconds: float) -> dict[str, Any]:
-    """Emit `msg` to the room at `rate` for `seconds`; an emit that is behind is not made up
-    after the deadline (a saturated server sends fewer)."""
-    start = time.perf_counter()
-    deadline = start + seconds
-    sent = 0
-    while (now := time.perf_counter()) < deadline:
-        due = int((now - start) * rate)
-        while sent < due and time.perf_counter() < deadline:
-            sent += 1
-            payload = {
-                "n": sent,
-                "nickname": "host",
-                "text": f"bt={time.time() * 1000:.3f} the bench says hello",
-            }
-            await sio.emit("msg", payload, room=ROOM, namespace="/live")
-        await asyncio.sleep(0.002)
-    return {"done": "publish", "sent": sent}
-
-
 async def main(port: int) -> None:
     app, sio = build()
     runner = web.AppRunner(app, access_log=None)
@@ -88,7 +67,9 @@ async def main(port: int) -> None:
 
     async def handle(cmd: dict[str, Any]) -> dict[str, Any] | None:
         if cmd["cmd"] == "publish":
-            return await publish(sio, cmd["rate"], cmd["seconds"])
+            return await paced_publish(
+                lambda payload: sio.emit("msg", payload, room=ROOM, namespace="/live"),
+                cmd["rate"], cmd["seconds"])
         if cmd["cmd"] == "gc":
             gc.collect()
             return {"done": "gc", "rss": rss_bytes()}

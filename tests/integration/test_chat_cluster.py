@@ -188,3 +188,25 @@ async def test_a_burst_waits_for_redis_connections_instead_of_failing(
     finally:
         for client in [watcher, *senders]:
             await client.close()
+
+
+async def test_racing_sends_through_both_nodes_take_exactly_the_allowance(
+    pair: tuple[Node, Node],
+) -> None:
+    """60 messages of one viewer at once, half through each node: exactly the 20 of the
+    bucket are accepted, the rest refused with rate_limited, none lost or doubled."""
+    a, b = pair
+    clock = Clock()
+    for node in pair:
+        chat_of(node).chat.clock = clock
+    show = await live_show(a.app)
+    token = guest_token(a.app, "racer")
+    sockets = [await viewer(node, show, token=token) for node in (a, b) for _ in range(3)]
+    acks = await asyncio.gather(*(
+        say(sockets[i % len(sockets)], f"race {i}") for i in range(60)))
+    accepted = [ack for ack in acks if ack["ok"]]
+    assert len(accepted) == 20
+    assert len({ack["id"] for ack in accepted}) == 20
+    assert {ack["error"] for ack in acks if not ack["ok"]} == {"rate_limited"}
+    for client in sockets:
+        await client.close()

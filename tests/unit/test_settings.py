@@ -41,6 +41,7 @@ def test_every_variable_parses(tmp_path: Path) -> None:
         ONAIR_TICK_MS="20", ONAIR_WS_COMPRESSION="yes", ONAIR_JSON_LOGS="1",
         ONAIR_ACCESS_LOG="off", ONAIR_WHEP_MAX_VIEWERS="0", ONAIR_PRESENCE_TTL_SECONDS="5",
         ONAIR_ROOM_LOG_SIZE="100", ONAIR_REDIS_PREFIX="shop1:", ONAIR_NODE_ID="node-a",
+        ONAIR_REDIS_POOL_SIZE="8",
     ))
     assert settings.database_url == PG
     assert not settings.is_sqlite
@@ -56,6 +57,7 @@ def test_every_variable_parses(tmp_path: Path) -> None:
     assert settings.json_logs is True
     assert settings.access_log is False
     assert (settings.redis_prefix, settings.node_id) == ("shop1:", "node-a")
+    assert settings.redis_pool_size == 8
 
 
 def test_variables_win_over_the_config_file(tmp_path: Path) -> None:
@@ -85,6 +87,8 @@ BAD = [
     ("ONAIR_WHEP_MAX_VIEWERS", "many"),
     ("ONAIR_PRESENCE_TTL_SECONDS", "1"),
     ("ONAIR_ROOM_LOG_SIZE", "5"),
+    ("ONAIR_REDIS_POOL_SIZE", "1"),
+    ("ONAIR_REDIS_POOL_SIZE", "lots"),
     ("ONAIR_WS_COMPRESSION", "maybe"),
     ("ONAIR_JSON_LOGS", "2"),
     ("ONAIR_ACCESS_LOG", "loud"),
